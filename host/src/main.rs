@@ -1,0 +1,141 @@
+//! `video-delete-host`: runs the video-delete component with wasmtime,
+//! over HTTP (`serve`, `demo`) or through its typed export (`delete`).
+
+mod cli;
+mod demo;
+mod lock;
+mod sandbox;
+mod server;
+mod typed;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+use video_delete::DeleteError;
+
+use crate::cli::{Cli, Command, ComponentArgs};
+use crate::lock::QueueLock;
+use crate::sandbox::{GuestSettings, PoolLimits, Sandbox};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => {
+            let sandbox = load_sandbox(&args.video_dir, &args.component)?;
+            runtime.block_on(server::serve(
+                sandbox,
+                args.listen,
+                args.component.max_instances,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Delete(args) => {
+            let sandbox = load_sandbox(&args.video_dir, &args.component)?;
+            let queue_path = sandbox
+                .settings
+                .video_dir
+                .join(video_delete::delete::QUEUE_FILE);
+            let lock = QueueLock::acquire_blocking(&queue_path)?;
+            let result = runtime.block_on(typed::delete_video(&sandbox, &args.video_id))?;
+            drop(lock);
+            let (body, code) = match result {
+                Ok(job) => (typed::deleted_job_json(job), 0),
+                Err(error) => (error.to_json(), exit_code(&error)),
+            };
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&body)?;
+            stdout.write_all(b"\n")?;
+            Ok(ExitCode::from(code))
+        }
+        Command::Demo(args) => {
+            let queue = demo::fresh_copy()?;
+            let sandbox = load_sandbox(queue.path(), &args.component)?;
+            let job = demo::deletable_job(queue.path())?;
+            let port = args.listen.port();
+            println!("Demo queue copied to {}", queue.path().display());
+            println!("Serving on http://{}", args.listen);
+            if port != 0 {
+                println!(
+                    "Try: curl -i -X DELETE http://{}/v1/videos/{job}",
+                    args.listen
+                );
+            }
+            runtime.block_on(server::serve(
+                sandbox,
+                args.listen,
+                args.component.max_instances,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Exit codes of the `delete` subcommand, as its help text lists them.
+fn exit_code(error: &DeleteError) -> u8 {
+    match error {
+        DeleteError::QueueMissing { .. } | DeleteError::NotFound { .. } => 3,
+        DeleteError::Processing { .. } => 4,
+        _ => 5,
+    }
+}
+
+fn load_sandbox(video_dir: &Path, args: &ComponentArgs) -> anyhow::Result<Sandbox> {
+    let video_dir = sandbox::check_video_dir(video_dir)?;
+    let api_key = args.api_key_file.as_deref().map(read_api_key).transpose()?;
+    let settings = GuestSettings {
+        video_dir,
+        model: args.model.clone(),
+        separator: args.separator.clone(),
+        api_key,
+    };
+    let limits = PoolLimits {
+        max_instances: args.max_instances,
+        max_memory_bytes: usize::try_from(args.max_memory_mib << 20)
+            .context("--max-memory-mib is too large")?,
+    };
+    let component = args
+        .component
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(sandbox::BUILT_COMPONENT));
+    Sandbox::new(&component, settings, limits)
+}
+
+/// Reads the API key, never from the command line itself.
+fn read_api_key(path: &Path) -> anyhow::Result<String> {
+    let content = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "failed to read API key file {}; pass --api-key-file with a readable file",
+            path.display()
+        )
+    })?;
+    let key = content.trim();
+    if key.is_empty() {
+        bail!(
+            "API key file {} is empty; write the key into it or omit --api-key-file",
+            path.display()
+        );
+    }
+    Ok(key.to_string())
+}

@@ -1,0 +1,103 @@
+//! Configuration from environment variables named like the existing
+//! service's: `VIDEO_DIR`, `MODEL`, `SEP`, and the optional `API_KEY`.
+
+use std::path::PathBuf;
+
+use crate::DeleteError;
+
+/// The model name the existing service reports, spelled as it spells it.
+pub const DEFAULT_MODEL: &str = "InfinteTalk";
+
+/// The separator the existing service sets through its `SEP` variable.
+pub const DEFAULT_SEPARATOR: &str = "$###$";
+
+/// Settings of one delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The queue directory, as a guest path under a host.
+    pub video_dir: PathBuf,
+    /// The model name put in every response.
+    pub model: String,
+    /// The field separator of `job.txt`.
+    pub separator: Vec<u8>,
+    /// The key every request must carry as `Authorization: Bearer <key>`,
+    /// when set.
+    pub api_key: Option<String>,
+}
+
+impl Config {
+    /// Builds the configuration from a lookup of environment variables.
+    ///
+    /// `VIDEO_DIR` is required; an empty `SEP` is rejected because it would
+    /// split every byte; an empty `API_KEY` counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, DeleteError> {
+        let video_dir = match lookup("VIDEO_DIR") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => {
+                return Err(DeleteError::internal(
+                    "VIDEO_DIR is not set; set it to the guest path of the queue directory",
+                ));
+            }
+        };
+        let separator = lookup("SEP").unwrap_or_else(|| DEFAULT_SEPARATOR.to_string());
+        if separator.is_empty() {
+            return Err(DeleteError::internal(
+                "SEP is empty; unset it or set it to the job.txt field separator, such as $###$",
+            ));
+        }
+        Ok(Config {
+            video_dir,
+            model: lookup("MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            separator: separator.into_bytes(),
+            api_key: lookup("API_KEY").filter(|key| !key.is_empty()),
+        })
+    }
+
+    /// Builds the configuration from the process environment.
+    pub fn from_env() -> Result<Config, DeleteError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_unset() {
+        let config = Config::from_lookup(lookup(&[("VIDEO_DIR", "/queue")])).unwrap();
+        assert_eq!(config.video_dir, PathBuf::from("/queue"));
+        assert_eq!(config.model, "InfinteTalk");
+        assert_eq!(config.separator, b"$###$".to_vec());
+        assert_eq!(config.api_key, None);
+    }
+
+    #[test]
+    fn missing_video_dir_is_rejected() {
+        let error = Config::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Internal server error: VIDEO_DIR is not set; set it to the guest path of the queue directory"
+        );
+    }
+
+    #[test]
+    fn empty_separator_is_rejected() {
+        let error = Config::from_lookup(lookup(&[("VIDEO_DIR", "/q"), ("SEP", "")])).unwrap_err();
+        assert_eq!(error.status(), 500);
+    }
+
+    #[test]
+    fn empty_api_key_counts_as_unset() {
+        let config = Config::from_lookup(lookup(&[("VIDEO_DIR", "/q"), ("API_KEY", "")])).unwrap();
+        assert_eq!(config.api_key, None);
+    }
+}

@@ -1,0 +1,284 @@
+//! Tests of the delete operation on real files in a fresh temp dir.
+
+use std::os::unix::fs::MetadataExt as _;
+
+use super::*;
+
+fn line(id: &str, status: &str) -> String {
+    format!(
+        "{id}$###${status}$###$1764790000$###$prompt of {id}$###$15$###$720x1280$###$standard$###$25\
+         $###$5.0$###$40$###$5.0$###$5.0$###$42$###$False$###$14$###$1764790031$###$1764790045$###$\n"
+    )
+}
+
+struct Queue {
+    dir: tempfile::TempDir,
+    config: Config,
+}
+
+impl Queue {
+    fn new(job_txt: Option<&str>) -> Queue {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(content) = job_txt {
+            std::fs::write(dir.path().join(QUEUE_FILE), content).unwrap();
+        }
+        let config = Config {
+            video_dir: dir.path().to_path_buf(),
+            model: "InfinteTalk".into(),
+            separator: b"$###$".to_vec(),
+            api_key: None,
+        };
+        Queue { dir, config }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn job_txt(&self) -> String {
+        std::fs::read_to_string(self.path(QUEUE_FILE)).unwrap()
+    }
+
+    fn add_folder(&self, id: &str) {
+        let folder = self.path(id);
+        std::fs::create_dir_all(folder.join("nested")).unwrap();
+        std::fs::write(folder.join("input.json"), "{}").unwrap();
+        std::fs::write(folder.join("nested/output.mp4"), "mp4").unwrap();
+    }
+
+    fn delete(&self, id: &str) -> Result<DeletedJob, DeleteError> {
+        delete_video(&self.config, id)
+    }
+}
+
+use std::path::PathBuf;
+
+#[test]
+fn deletes_line_and_folder() {
+    let queue = Queue::new(Some(
+        &[
+            line("video_1_1000", "completed"),
+            line("video_2_2000", "queued"),
+        ]
+        .concat(),
+    ));
+    queue.add_folder("video_1_1000");
+    queue.add_folder("video_2_2000");
+
+    let job = queue.delete("video_1_1000").unwrap();
+
+    assert_eq!(
+        job,
+        DeletedJob {
+            id: "video_1_1000".into(),
+            model: "InfinteTalk".into(),
+            status: "deleted".into(),
+            progress: 0,
+            created_at: 1764790000,
+            seconds: "15".into(),
+            duration: 14,
+            estimated_time: 0,
+            queue_length: 0,
+            error: String::new(),
+            object: "video.deleted".into(),
+            deleted: true,
+        }
+    );
+    assert_eq!(queue.job_txt(), line("video_2_2000", "queued"));
+    assert!(!queue.path("video_1_1000").exists());
+    assert!(queue.path("video_2_2000/nested/output.mp4").exists());
+}
+
+#[test]
+fn keeps_inode_of_job_txt() {
+    let queue = Queue::new(Some(
+        &[
+            line("video_1_1000", "completed"),
+            line("video_2_2000", "queued"),
+        ]
+        .concat(),
+    ));
+    let before = std::fs::metadata(queue.path(QUEUE_FILE)).unwrap().ino();
+    queue.delete("video_1_1000").unwrap();
+    let after = std::fs::metadata(queue.path(QUEUE_FILE)).unwrap().ino();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn missing_queue_is_not_created() {
+    let queue = Queue::new(None);
+    let error = queue.delete("video_1_1000").unwrap_err();
+    assert_eq!(
+        error,
+        DeleteError::QueueMissing {
+            id: "video_1_1000".into()
+        }
+    );
+    assert!(!queue.path(QUEUE_FILE).exists());
+}
+
+#[test]
+fn unknown_id_changes_nothing() {
+    let content = line("video_1_1000", "completed");
+    let queue = Queue::new(Some(&content));
+    queue.add_folder("video_9_9999");
+    let error = queue.delete("video_9_9999").unwrap_err();
+    assert_eq!(
+        error,
+        DeleteError::NotFound {
+            id: "video_9_9999".into()
+        }
+    );
+    assert_eq!(queue.job_txt(), content);
+    assert!(
+        queue.path("video_9_9999/input.json").exists(),
+        "a folder without a line stays"
+    );
+}
+
+#[test]
+fn processing_job_changes_nothing() {
+    let content = line("video_1_1000", "processing");
+    let queue = Queue::new(Some(&content));
+    queue.add_folder("video_1_1000");
+    let error = queue.delete("video_1_1000").unwrap_err();
+    assert_eq!(
+        error,
+        DeleteError::Processing {
+            id: "video_1_1000".into()
+        }
+    );
+    assert_eq!(queue.job_txt(), content);
+    assert!(queue.path("video_1_1000/input.json").exists());
+}
+
+#[test]
+fn malformed_target_changes_nothing() {
+    let content = format!(
+        "video_1_1000$###$completed$###$1764790000\n{}",
+        line("video_2_2000", "queued")
+    );
+    let queue = Queue::new(Some(&content));
+    queue.add_folder("video_1_1000");
+    let error = queue.delete("video_1_1000").unwrap_err();
+    assert_eq!(error.status(), 500);
+    assert_eq!(queue.job_txt(), content);
+    assert!(queue.path("video_1_1000/input.json").exists());
+}
+
+#[test]
+fn missing_folder_is_fine() {
+    let queue = Queue::new(Some(&line("video_1_1000", "error")));
+    queue.delete("video_1_1000").unwrap();
+    assert_eq!(queue.job_txt(), "");
+}
+
+#[test]
+fn invalid_ids_touch_nothing() {
+    let content = [line("..", "completed"), line(".", "completed")].concat();
+    let queue = Queue::new(Some(&content));
+    let long = "a".repeat(256);
+    for id in [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "a\\b",
+        "a\0b",
+        "a\nb",
+        "a\u{7f}",
+        "a\u{85}",
+        long.as_str(),
+    ] {
+        let error = queue.delete(id).unwrap_err();
+        assert_eq!(
+            error,
+            DeleteError::NotFound { id: id.to_string() },
+            "{id:?}"
+        );
+    }
+    assert_eq!(queue.job_txt(), content);
+}
+
+#[test]
+fn longest_valid_id_is_accepted() {
+    let id = "v".repeat(255);
+    let queue = Queue::new(Some(&line(&id, "queued")));
+    queue.delete(&id).unwrap();
+    assert_eq!(queue.job_txt(), "");
+}
+
+#[test]
+fn symlink_inside_folder_not_followed() {
+    let queue = Queue::new(Some(&line("video_1_1000", "completed")));
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("keep.txt"), "keep").unwrap();
+    queue.add_folder("video_1_1000");
+    std::os::unix::fs::symlink(outside.path(), queue.path("video_1_1000/link")).unwrap();
+
+    queue.delete("video_1_1000").unwrap();
+
+    assert!(!queue.path("video_1_1000").exists());
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("keep.txt")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn folder_symlink_removed_as_link() {
+    let queue = Queue::new(Some(&line("video_1_1000", "completed")));
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("keep.txt"), "keep").unwrap();
+    std::os::unix::fs::symlink(outside.path(), queue.path("video_1_1000")).unwrap();
+
+    queue.delete("video_1_1000").unwrap();
+
+    assert!(std::fs::symlink_metadata(queue.path("video_1_1000")).is_err());
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("keep.txt")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn large_tail_moves_across_chunks() {
+    let mut content = line("video_0_0000", "completed");
+    let mut expected = String::new();
+    for i in 1..3000 {
+        let kept = line(&format!("video_{i}_1000"), "queued");
+        content.push_str(&kept);
+        expected.push_str(&kept);
+        if i % 1000 == 0 {
+            content.push_str(&line("video_0_0000", "error"));
+        }
+    }
+    assert!(content.len() > 4 * CHUNK_SIZE);
+    let queue = Queue::new(Some(&content));
+    queue.delete("video_0_0000").unwrap();
+    assert_eq!(queue.job_txt(), expected);
+}
+
+#[test]
+fn read_only_queue_is_reported() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let content = line("video_1_1000", "completed");
+    let queue = Queue::new(Some(&content));
+    std::fs::set_permissions(
+        queue.path(QUEUE_FILE),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    // Root ignores file modes, so the check only runs where they apply.
+    if std::fs::OpenOptions::new()
+        .write(true)
+        .open(queue.path(QUEUE_FILE))
+        .is_ok()
+    {
+        return;
+    }
+    let error = queue.delete("video_1_1000").unwrap_err();
+    assert!(error.to_string().contains("is read-only"), "{error}");
+    assert_eq!(queue.job_txt(), content);
+    assert_eq!(queue.delete("video_9_9999").unwrap_err().status(), 404);
+}
