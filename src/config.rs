@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::DeleteError;
+use crate::journal::Durability;
 
 /// The model name the existing service reports, spelled as it spells it.
 pub const DEFAULT_MODEL: &str = "InfinteTalk";
@@ -23,6 +24,9 @@ pub struct Config {
     /// The key every request must carry as `Authorization: Bearer <key>`,
     /// when set.
     pub api_key: Option<String>,
+    /// Whether every step of a delete is synced to disk (`DURABILITY=sync`,
+    /// the default) or left to the kernel (`DURABILITY=none`).
+    pub durability: Durability,
 }
 
 impl Config {
@@ -45,7 +49,17 @@ impl Config {
                 "SEP is empty; unset it or set it to the job.txt field separator, such as $###$",
             ));
         }
+        let durability = match lookup("DURABILITY").as_deref() {
+            None | Some("sync") => Durability::Sync,
+            Some("none") => Durability::NoSync,
+            Some(other) => {
+                return Err(DeleteError::internal(format!(
+                    "DURABILITY is {other:?}; set it to sync or none, or unset it"
+                )));
+            }
+        };
         Ok(Config {
+            durability,
             video_dir,
             model: lookup("MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_string()),
             separator: separator.into_bytes(),
@@ -78,6 +92,20 @@ mod tests {
         assert_eq!(config.model, "InfinteTalk");
         assert_eq!(config.separator, b"$###$".to_vec());
         assert_eq!(config.api_key, None);
+        assert_eq!(config.durability, Durability::Sync);
+    }
+
+    #[test]
+    fn durability_none_and_invalid() {
+        let config =
+            Config::from_lookup(lookup(&[("VIDEO_DIR", "/q"), ("DURABILITY", "none")])).unwrap();
+        assert_eq!(config.durability, Durability::NoSync);
+        let error = Config::from_lookup(lookup(&[("VIDEO_DIR", "/q"), ("DURABILITY", "fast")]))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Internal server error: DURABILITY is \"fast\"; set it to sync or none, or unset it"
+        );
     }
 
     #[test]

@@ -8,20 +8,21 @@
 //! removed line onward move, so the cost tracks the tail of the file.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::ops::Range;
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::job_file::{Found, Scanner};
+use crate::journal::{self, Header, JOURNAL_FILE, Journal, Recovery, RecoveryError};
+use crate::queue_lock::{LOCK_FILE, QueueLock};
 use crate::{Config, DeleteError};
 
 /// Name of the queue file inside the queue directory.
 pub const QUEUE_FILE: &str = "job.txt";
 
-/// Bytes read or moved at a time.
-const CHUNK_SIZE: usize = 64 * 1024;
+/// Bytes read at a time while scanning.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// The longest id that can be one directory entry on common file systems.
 const MAX_ID_BYTES: usize = 255;
@@ -51,14 +52,20 @@ pub struct DeletedJob {
 /// as it was; then the folder `{video_dir}/{id}` is removed, links removed as
 /// links and never followed. Nothing changes when the delete fails, except
 /// for a folder that could not be removed completely, which is reported
-/// after its line is already gone.
+/// after its line is already gone and removed by the next recovery.
 pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError> {
     if !is_valid_id(id) {
         return Err(DeleteError::NotFound { id: id.to_string() });
     }
-    let queue_path = config.video_dir.join(QUEUE_FILE);
-    let (mut file, writable) = open_queue(&queue_path, id)?;
+    let dir = &config.video_dir;
+    let queue_path = dir.join(QUEUE_FILE);
+    if !queue_path.exists() {
+        return Err(DeleteError::QueueMissing { id: id.to_string() });
+    }
+    let _lock = QueueLock::acquire(dir)?;
+    recover_locked(config)?;
 
+    let (mut file, writable) = open_queue(&queue_path, id)?;
     let found = scan(&file, &queue_path, id, &config.separator)?;
     if !writable {
         return Err(DeleteError::internal(format!(
@@ -67,11 +74,23 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
             queue_path.display()
         )));
     }
-    remove_spans_in_place(&mut file, &found.spans)
+
+    let header = Header {
+        id: id.to_string(),
+        file_len: file
+            .metadata()
+            .map_err(|error| io_error("failed to inspect", &queue_path, error))?
+            .len(),
+        spans: found.spans.clone(),
+    };
+    let journal_path = dir.join(JOURNAL_FILE);
+    let mut journal = Journal::create(dir, header, config.durability)
+        .map_err(|error| io_error("failed to create journal", &journal_path, error))?;
+    let first = found.spans[0].start;
+    journal::shift_and_truncate(&mut journal, &mut file, first, first)
         .map_err(|error| io_error("failed to rewrite", &queue_path, error))?;
     drop(file);
-
-    remove_job_folder(&config.video_dir.join(id))?;
+    finish_folder(dir, journal)?;
 
     Ok(DeletedJob {
         id: id.to_string(),
@@ -89,11 +108,56 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
     })
 }
 
-/// Whether `id` can name exactly one entry of the queue directory.
+/// Finishes a delete that a crash interrupted, if there is one, and returns
+/// the id of its job. Takes the lock file like a delete.
+pub fn recover(config: &Config) -> Result<Option<String>, DeleteError> {
+    if !config.video_dir.join(JOURNAL_FILE).exists() {
+        return Ok(None);
+    }
+    let _lock = QueueLock::acquire(&config.video_dir)?;
+    recover_locked(config)
+}
+
+fn recover_locked(config: &Config) -> Result<Option<String>, DeleteError> {
+    let dir = &config.video_dir;
+    let journal_path = dir.join(JOURNAL_FILE);
+    match journal::recover(dir, &dir.join(QUEUE_FILE), config.durability) {
+        Ok(Recovery::Clean) => Ok(None),
+        Ok(Recovery::RolledBack { id }) => Ok(Some(id)),
+        Ok(Recovery::FolderPending(journal)) => {
+            let id = journal.header.id.clone();
+            finish_folder(dir, journal)?;
+            Ok(Some(id))
+        }
+        Err(RecoveryError::Io(error)) => Err(io_error(
+            "failed to finish an interrupted delete with",
+            &journal_path,
+            error,
+        )),
+        Err(RecoveryError::Changed { id }) => Err(DeleteError::internal(format!(
+            "an interrupted delete of {id} cannot be finished because job.txt changed after it; \
+             check job.txt by hand, then remove {}",
+            journal_path.display()
+        ))),
+    }
+}
+
+/// Removes the job folder of a journaled delete, then the journal.
+fn finish_folder(dir: &Path, journal: Journal) -> Result<(), DeleteError> {
+    remove_job_folder(&dir.join(&journal.header.id))?;
+    journal
+        .remove()
+        .map_err(|error| io_error("failed to remove journal", &dir.join(JOURNAL_FILE), error))
+}
+
+/// Whether `id` can name exactly one job folder of the queue directory:
+/// one directory entry, and none of the files the queue itself uses.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id != "."
         && id != ".."
+        && ![QUEUE_FILE, JOURNAL_FILE, LOCK_FILE].contains(&id)
+        && !id.starts_with(LOCK_FILE)
         && id.len() <= MAX_ID_BYTES
         && !id
             .chars()
@@ -125,7 +189,7 @@ fn is_read_only(error: &io::Error) -> bool {
 
 /// Reads `job.txt` once, line by line, and finds the target job.
 fn scan(file: &File, path: &Path, id: &str, separator: &[u8]) -> Result<Found, DeleteError> {
-    let mut reader = BufReader::with_capacity(CHUNK_SIZE, file);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
     let mut scanner = Scanner::new(id, separator);
     let mut line = Vec::new();
     let mut offset = 0;
@@ -141,41 +205,6 @@ fn scan(file: &File, path: &Path, id: &str, separator: &[u8]) -> Result<Found, D
         offset += read as u64;
     }
     scanner.finish()
-}
-
-/// Removes the byte `spans` from `file` by moving every later byte left,
-/// then truncates and syncs it.
-///
-/// Reads always run ahead of writes, so a chunk is read before anything is
-/// written over it.
-fn remove_spans_in_place(file: &mut File, spans: &[Range<u64>]) -> io::Result<()> {
-    let Some(first) = spans.first() else {
-        return Ok(());
-    };
-    let end = file.seek(SeekFrom::End(0))?;
-    let mut write_at = first.start;
-    let mut buffer = vec![0; CHUNK_SIZE];
-
-    let kept = spans
-        .windows(2)
-        .map(|pair| pair[0].end..pair[1].start)
-        .chain(spans.last().map(|last| last.end..end));
-    for region in kept {
-        let mut read_at = region.start;
-        while read_at < region.end {
-            let len = CHUNK_SIZE.min((region.end - read_at) as usize);
-            file.seek(SeekFrom::Start(read_at))?;
-            file.read_exact(&mut buffer[..len])?;
-            file.seek(SeekFrom::Start(write_at))?;
-            file.write_all(&buffer[..len])?;
-            read_at += len as u64;
-            write_at += len as u64;
-        }
-    }
-
-    file.set_len(write_at)?;
-    // The delete is answered only after its new content is on disk.
-    file.sync_all()
 }
 
 /// Removes the job folder: a directory recursively, a link or file as it

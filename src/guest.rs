@@ -28,6 +28,12 @@ impl wit::Guest for Component {
             .map(to_wit_job)
             .map_err(to_wit_error)
     }
+
+    fn recover() -> Result<Option<String>, wit::DeleteError> {
+        Config::from_env()
+            .and_then(|config| crate::recover(&config))
+            .map_err(to_wit_error)
+    }
 }
 
 impl incoming_handler::Guest for Component {

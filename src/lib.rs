@@ -12,10 +12,12 @@ pub mod delete;
 pub mod error;
 pub mod http;
 pub mod job_file;
+pub mod journal;
+pub mod queue_lock;
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
 pub use config::Config;
-pub use delete::{DeletedJob, delete_video};
+pub use delete::{DeletedJob, delete_video, recover};
 pub use error::DeleteError;

@@ -44,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let sandbox = load_sandbox(&args.video_dir, &args.component)?;
+            recover_queue(&runtime, &sandbox)?;
             runtime.block_on(server::serve(
                 sandbox,
                 args.listen,
@@ -72,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => {
             let queue = demo::fresh_copy()?;
             let sandbox = load_sandbox(queue.path(), &args.component)?;
+            recover_queue(&runtime, &sandbox)?;
             let job = demo::deletable_job(queue.path())?;
             let port = args.listen.port();
             println!("Demo queue copied to {}", queue.path().display());
@@ -90,6 +92,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Finishes a delete that a crash interrupted, under the producer's lock,
+/// before the first request.
+fn recover_queue(runtime: &tokio::runtime::Runtime, sandbox: &Sandbox) -> anyhow::Result<()> {
+    let queue_path = sandbox
+        .settings
+        .video_dir
+        .join(video_delete::delete::QUEUE_FILE);
+    let lock = QueueLock::acquire_blocking(&queue_path)?;
+    if let Some(id) = runtime.block_on(typed::recover(sandbox))? {
+        tracing::warn!(video_id = %id, "finished a delete that a crash interrupted");
+    }
+    drop(lock);
+    Ok(())
 }
 
 /// Exit codes of the `delete` subcommand, as its help text lists them.

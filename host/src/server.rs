@@ -121,7 +121,7 @@ impl Server {
             %method,
             %path,
             status = response.status().as_u16(),
-            ms = started.elapsed().as_secs_f64() * 1000.0,
+            ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
             video_id,
             "request"
         );

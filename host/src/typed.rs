@@ -3,7 +3,9 @@
 use anyhow::Context as _;
 use video_delete::DeleteError;
 
-use crate::sandbox::Sandbox;
+use wasmtime::Store;
+
+use crate::sandbox::{Host, Sandbox};
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -20,11 +22,7 @@ pub async fn delete_video(
     sandbox: &Sandbox,
     video_id: &str,
 ) -> anyhow::Result<Result<DeletedJob, DeleteError>> {
-    let pre = TypedDeletePre::new(sandbox.pre.clone())
-        .map_err(anyhow::Error::from)
-        .context("the component does not export video-delete:queue/delete")?;
-    let mut store = sandbox.new_store()?;
-    let instance = pre.instantiate_async(&mut store).await?;
+    let (mut store, instance) = instantiate(sandbox).await?;
     let result = instance
         .video_delete_queue_delete()
         .call_delete_video(&mut store, video_id)
@@ -32,6 +30,37 @@ pub async fn delete_video(
         .map_err(anyhow::Error::from)
         .context("the component trapped")?;
     Ok(result.map_err(|error| to_delete_error(video_id, error)))
+}
+
+/// Calls `recover` once in a fresh instance and returns the id of the job
+/// whose interrupted delete it finished, if any.
+pub async fn recover(sandbox: &Sandbox) -> anyhow::Result<Option<String>> {
+    let (mut store, instance) = instantiate(sandbox).await?;
+    let result = instance
+        .video_delete_queue_delete()
+        .call_recover(&mut store)
+        .await
+        .map_err(anyhow::Error::from)
+        .context("the component trapped")?;
+    result.map_err(|error| {
+        let message = match error {
+            WitError::QueueMissing(message)
+            | WitError::NotFound(message)
+            | WitError::Processing(message)
+            | WitError::Internal(message) => message,
+        };
+        anyhow::anyhow!("failed to recover the queue: {message}")
+    })
+}
+
+/// Makes a fresh instance of the typed world.
+async fn instantiate(sandbox: &Sandbox) -> anyhow::Result<(Store<Host>, TypedDelete)> {
+    let pre = TypedDeletePre::new(sandbox.pre.clone())
+        .map_err(anyhow::Error::from)
+        .context("the component does not export video-delete:queue/delete")?;
+    let mut store = sandbox.new_store()?;
+    let instance = pre.instantiate_async(&mut store).await?;
+    Ok((store, instance))
 }
 
 /// Rebuilds the component's error, so its status code and JSON body come

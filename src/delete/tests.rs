@@ -27,6 +27,7 @@ impl Queue {
             model: "InfinteTalk".into(),
             separator: b"$###$".to_vec(),
             api_key: None,
+            durability: crate::journal::Durability::Sync,
         };
         Queue { dir, config }
     }
@@ -245,15 +246,15 @@ fn folder_symlink_removed_as_link() {
 fn large_tail_moves_across_chunks() {
     let mut content = line("video_0_0000", "completed");
     let mut expected = String::new();
-    for i in 1..3000 {
+    for i in 1..12000 {
         let kept = line(&format!("video_{i}_1000"), "queued");
         content.push_str(&kept);
         expected.push_str(&kept);
-        if i % 1000 == 0 {
+        if i % 4000 == 0 {
             content.push_str(&line("video_0_0000", "error"));
         }
     }
-    assert!(content.len() > 4 * CHUNK_SIZE);
+    assert!(content.len() > 2 * crate::journal::CHUNK_SIZE);
     let queue = Queue::new(Some(&content));
     queue.delete("video_0_0000").unwrap();
     assert_eq!(queue.job_txt(), expected);

@@ -9,6 +9,7 @@ fn config(api_key: Option<&str>) -> Config {
         model: "InfinteTalk".into(),
         separator: b"$###$".to_vec(),
         api_key: api_key.map(str::to_string),
+        durability: crate::journal::Durability::Sync,
     }
 }
 

@@ -1,0 +1,600 @@
+//! The journal that makes an in-place removal survive a crash.
+//!
+//! Removing lines from `job.txt` without renaming a new file over it means
+//! moving the tail left inside the file. Each chunk written at its new
+//! place overwrites bytes that may not have moved yet, so a crash in the
+//! middle would lose them. Before each chunk is written in place, it goes to
+//! a journal record in `VIDEO_DIR/.video-delete.journal`, synced; only then
+//! is the chunk written in place and synced. After a crash, the newest valid
+//! record tells how far the removal got, and its data restores the one
+//! chunk that may be torn; the removal then runs to its end.
+//!
+//! The journal holds a header (the spans to remove, the file length, the
+//! job id) and two record slots used in turn, so a torn record write leaves
+//! the previous record intact and the journal never grows with the queue.
+//! A record also marks the last two steps: the truncation of the file and
+//! the removal of the job folder. The journal is removed last.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// Name of the journal inside the queue directory.
+pub const JOURNAL_FILE: &str = ".video-delete.journal";
+
+/// Bytes moved per chunk, and so the data capacity of one record.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+const MAGIC: &[u8; 8] = b"VDJRNL01";
+
+/// Bytes after a chunk whose checksum a record keeps, so recovery can tell
+/// whether someone else rewrote `job.txt` after the crash.
+const FINGERPRINT_LEN: u64 = 4096;
+
+/// checksum, seq, phase, write_at, read_at, data length, fingerprint
+/// length, fingerprint.
+const RECORD_HEADER_LEN: usize = 4 + 8 + 1 + 8 + 8 + 4 + 4 + 4;
+
+const SLOT_LEN: u64 = (RECORD_HEADER_LEN + CHUNK_SIZE) as u64;
+
+/// What an interrupted removal must still do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Moving the tail; the record carries the chunk written last.
+    Shift = 1,
+    /// The tail has moved; the file is being cut at `write_at`.
+    Truncate = 2,
+    /// `job.txt` is final; the job folder is being removed.
+    Folder = 3,
+}
+
+/// One step of a removal, as written to a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    seq: u64,
+    phase: Phase,
+    write_at: u64,
+    read_at: u64,
+    /// Checksum of up to [`FINGERPRINT_LEN`] bytes of `job.txt` that the
+    /// step leaves unmoved: after the chunk for `Shift`, at `write_at` for
+    /// `Truncate`.
+    fingerprint_len: u32,
+    fingerprint: u32,
+    data: Vec<u8>,
+}
+
+/// What a removal is about, written once at the start of the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub id: String,
+    /// Length of `job.txt` when the removal started.
+    pub file_len: u64,
+    /// Byte spans of the target job's lines, sorted and disjoint.
+    pub spans: Vec<Range<u64>>,
+}
+
+/// Whether each step is synced to disk before the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync the journal, `job.txt` and the directory at every step, so a
+    /// power loss cannot reorder them.
+    Sync,
+    /// Leave write-back to the kernel. A killed process still loses
+    /// nothing, because its writes are already in the page cache, but a
+    /// power loss may.
+    NoSync,
+}
+
+/// An open journal of one removal.
+pub struct Journal {
+    file: File,
+    dir: PathBuf,
+    seq: u64,
+    slot_base: u64,
+    durability: Durability,
+    pub header: Header,
+}
+
+impl Journal {
+    /// Creates the journal of a new removal and makes it durable before
+    /// anything in `job.txt` changes.
+    pub fn create(dir: &Path, header: Header, durability: Durability) -> io::Result<Journal> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(dir.join(JOURNAL_FILE))?;
+        let encoded = encode_header(&header);
+        write_all_at(&mut file, 0, &encoded)?;
+        let journal = Journal {
+            file,
+            dir: dir.to_path_buf(),
+            seq: 0,
+            slot_base: slot_base(encoded.len()),
+            durability,
+            header,
+        };
+        journal.sync_file()?;
+        // The journal's directory entry must be on disk before the first
+        // in-place write, or a power loss could lose the journal but keep
+        // the write.
+        journal.sync_dir()?;
+        Ok(journal)
+    }
+
+    /// Opens the journal left by an interrupted removal, if there is one.
+    /// Returns `Ok(None)` when there is none or its header never became
+    /// complete, in which case nothing in `job.txt` had changed.
+    fn open(dir: &Path, durability: Durability) -> io::Result<Option<(Journal, Option<Record>)>> {
+        let path = dir.join(JOURNAL_FILE);
+        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let Some((header, header_len)) = decode_header(&bytes) else {
+            return Ok(None);
+        };
+        let base = slot_base(header_len);
+        let latest = [0, 1]
+            .into_iter()
+            .filter_map(|slot| {
+                let start = (base + slot * SLOT_LEN) as usize;
+                bytes.get(start..).and_then(decode_record)
+            })
+            .max_by_key(|record| record.seq);
+        let journal = Journal {
+            file,
+            dir: dir.to_path_buf(),
+            seq: latest.as_ref().map_or(0, |record| record.seq + 1),
+            slot_base: base,
+            durability,
+            header,
+        };
+        Ok(Some((journal, latest)))
+    }
+
+    fn write_record(&mut self, record: &Record) -> io::Result<()> {
+        let slot = self.slot_base + (record.seq % 2) * SLOT_LEN;
+        write_all_at(&mut self.file, slot, &encode_record(record))?;
+        self.sync_file()
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.seq;
+        self.seq += 1;
+        seq
+    }
+
+    /// Removes the journal once the removal is complete.
+    pub fn remove(self) -> io::Result<()> {
+        drop(self.file);
+        std::fs::remove_file(self.dir.join(JOURNAL_FILE))?;
+        if self.durability == Durability::Sync {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    fn sync_file(&self) -> io::Result<()> {
+        match self.durability {
+            Durability::Sync => self.file.sync_data(),
+            Durability::NoSync => Ok(()),
+        }
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        match self.durability {
+            Durability::Sync => sync_dir(&self.dir),
+            Durability::NoSync => Ok(()),
+        }
+    }
+}
+
+/// Moves the bytes of `queue` that lie outside the journal's spans left,
+/// from the position `(write_at, read_at)` to the end of the file, then
+/// truncates it. Returns the new length.
+///
+/// Every chunk is journaled and synced before it is written in place, and
+/// the in-place write is synced before the next record reuses a slot.
+pub fn shift_and_truncate(
+    journal: &mut Journal,
+    queue: &mut File,
+    mut write_at: u64,
+    mut read_at: u64,
+) -> io::Result<u64> {
+    let end = queue.seek(SeekFrom::End(0))?;
+    let spans = journal.header.spans.clone();
+    let mut buffer = vec![0; CHUNK_SIZE];
+    loop {
+        // Skip removed bytes; bytes after the last span, including lines
+        // appended after a crash, are all kept.
+        while let Some(span) = spans.iter().find(|span| span.contains(&read_at)) {
+            read_at = span.end;
+        }
+        if read_at >= end {
+            break;
+        }
+        let region_end = spans
+            .iter()
+            .find(|span| span.start > read_at)
+            .map_or(end, |span| span.start);
+        let len = CHUNK_SIZE.min((region_end - read_at) as usize);
+        read_exact_at(queue, read_at, &mut buffer[..len])?;
+        let after = read_at + len as u64;
+        let (fingerprint_len, fingerprint) = fingerprint_at(queue, after, end)?;
+        let record = Record {
+            seq: journal.next_seq(),
+            phase: Phase::Shift,
+            write_at,
+            read_at,
+            fingerprint_len,
+            fingerprint,
+            data: buffer[..len].to_vec(),
+        };
+        journal.write_record(&record)?;
+        write_all_at(queue, write_at, &buffer[..len])?;
+        sync_queue(journal, queue)?;
+        write_at += len as u64;
+        read_at = after;
+    }
+    truncate(journal, queue, write_at, end)?;
+    Ok(write_at)
+}
+
+/// Marks, then performs, the cut of `queue` at `new_len`.
+fn truncate(journal: &mut Journal, queue: &mut File, new_len: u64, end: u64) -> io::Result<()> {
+    let (fingerprint_len, fingerprint) = fingerprint_at(queue, new_len, end)?;
+    let record = Record {
+        seq: journal.next_seq(),
+        phase: Phase::Truncate,
+        write_at: new_len,
+        read_at: end,
+        fingerprint_len,
+        fingerprint,
+        data: Vec::new(),
+    };
+    journal.write_record(&record)?;
+    crash_point::before_write(0)?;
+    queue.set_len(new_len)?;
+    sync_queue(journal, queue)?;
+    mark_folder_phase(journal)
+}
+
+/// Marks that `job.txt` is final and only the job folder remains.
+fn mark_folder_phase(journal: &mut Journal) -> io::Result<()> {
+    let record = Record {
+        seq: journal.next_seq(),
+        phase: Phase::Folder,
+        write_at: 0,
+        read_at: 0,
+        fingerprint_len: 0,
+        fingerprint: 0,
+        data: Vec::new(),
+    };
+    journal.write_record(&record)
+}
+
+/// The outcome of looking for an interrupted removal.
+pub enum Recovery {
+    /// No journal: nothing to do.
+    Clean,
+    /// A journal whose removal had not changed `job.txt` yet; it was
+    /// dropped and the job stays.
+    RolledBack { id: String },
+    /// `job.txt` is final; the caller removes the job folder, then the
+    /// journal.
+    FolderPending(Journal),
+}
+
+/// Why recovery could not finish an interrupted removal.
+#[derive(Debug)]
+pub enum RecoveryError {
+    Io(io::Error),
+    /// `job.txt` no longer holds what the journal expects, so finishing the
+    /// removal could destroy lines.
+    Changed {
+        id: String,
+    },
+}
+
+impl From<io::Error> for RecoveryError {
+    fn from(error: io::Error) -> Self {
+        RecoveryError::Io(error)
+    }
+}
+
+/// Finishes the removal a crash interrupted, up to the folder step.
+pub fn recover(
+    dir: &Path,
+    queue_path: &Path,
+    durability: Durability,
+) -> Result<Recovery, RecoveryError> {
+    let Some((mut journal, latest)) = Journal::open(dir, durability)? else {
+        // No journal, or one whose header is torn: job.txt was not changed.
+        match std::fs::remove_file(dir.join(JOURNAL_FILE)) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error.into()),
+        }
+        return Ok(Recovery::Clean);
+    };
+    let id = journal.header.id.clone();
+    let Some(record) = latest else {
+        // No record: no byte of job.txt was written yet.
+        journal.remove()?;
+        return Ok(Recovery::RolledBack { id });
+    };
+    match record.phase {
+        Phase::Folder => Ok(Recovery::FolderPending(journal)),
+        Phase::Shift => {
+            let mut queue = OpenOptions::new().read(true).write(true).open(queue_path)?;
+            let end = queue.seek(SeekFrom::End(0))?;
+            let after = record.read_at + record.data.len() as u64;
+            if end < journal.header.file_len || !matches_fingerprint(&mut queue, after, &record)? {
+                return Err(RecoveryError::Changed { id });
+            }
+            // The in-place write of this chunk may be torn; redo it.
+            write_all_at(&mut queue, record.write_at, &record.data)?;
+            sync_queue(&journal, &queue)?;
+            let write_at = record.write_at + record.data.len() as u64;
+            shift_and_truncate(&mut journal, &mut queue, write_at, after)?;
+            Ok(Recovery::FolderPending(journal))
+        }
+        Phase::Truncate => {
+            let mut queue = OpenOptions::new().read(true).write(true).open(queue_path)?;
+            if matches_fingerprint(&mut queue, record.write_at, &record)? {
+                // The cut never happened: move anything appended since, then
+                // cut.
+                shift_and_truncate(&mut journal, &mut queue, record.write_at, record.read_at)?;
+            } else {
+                mark_folder_phase(&mut journal)?;
+            }
+            Ok(Recovery::FolderPending(journal))
+        }
+    }
+}
+
+fn sync_queue(journal: &Journal, queue: &File) -> io::Result<()> {
+    match journal.durability {
+        Durability::Sync => queue.sync_data(),
+        Durability::NoSync => Ok(()),
+    }
+}
+
+/// Syncs a directory, so the creation or removal of an entry in it is on
+/// disk.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Checksums up to [`FINGERPRINT_LEN`] bytes of `file` from `at`, stopping
+/// at `end`.
+fn fingerprint_at(file: &mut File, at: u64, end: u64) -> io::Result<(u32, u32)> {
+    let len = FINGERPRINT_LEN.min(end.saturating_sub(at)) as usize;
+    let mut bytes = vec![0; len];
+    read_exact_at(file, at, &mut bytes)?;
+    Ok((len as u32, crc32fast::hash(&bytes)))
+}
+
+/// Whether `file` holds, at `at`, the bytes whose checksum `record` kept.
+fn matches_fingerprint(file: &mut File, at: u64, record: &Record) -> io::Result<bool> {
+    let len = u64::from(record.fingerprint_len);
+    let end = file.seek(SeekFrom::End(0))?;
+    if end < at + len {
+        return Ok(false);
+    }
+    Ok(fingerprint_at(file, at, at + len)? == (record.fingerprint_len, record.fingerprint))
+}
+
+fn read_exact_at(file: &mut File, at: u64, buffer: &mut [u8]) -> io::Result<()> {
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(buffer)
+}
+
+fn write_all_at(file: &mut File, at: u64, buffer: &[u8]) -> io::Result<()> {
+    file.seek(SeekFrom::Start(at))?;
+    match crash_point::before_write(buffer.len()) {
+        Ok(()) => file.write_all(buffer),
+        Err(torn) => {
+            file.write_all(&buffer[..torn.written])?;
+            Err(torn.into())
+        }
+    }
+}
+
+/// Simulated crashes for the tests: after a set number of writes, the next
+/// write stops part way and every later step fails, leaving the files as a
+/// killed process would.
+#[cfg(test)]
+pub(crate) mod crash_point {
+    use std::cell::Cell;
+    use std::io;
+
+    thread_local! {
+        static WRITES_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+        static TORN_FRACTION: Cell<(usize, usize)> = const { Cell::new((0, 1)) };
+    }
+
+    pub struct Torn {
+        pub written: usize,
+    }
+
+    impl From<Torn> for io::Error {
+        fn from(_: Torn) -> Self {
+            io::Error::other("simulated crash")
+        }
+    }
+
+    /// Lets `writes` writes through, then tears the next one after
+    /// `numerator / denominator` of its bytes.
+    pub fn arm(writes: usize, numerator: usize, denominator: usize) {
+        WRITES_LEFT.set(Some(writes));
+        TORN_FRACTION.set((numerator, denominator));
+    }
+
+    pub fn disarm() {
+        WRITES_LEFT.set(None);
+    }
+
+    pub fn before_write(len: usize) -> Result<(), Torn> {
+        match WRITES_LEFT.get() {
+            None => Ok(()),
+            Some(0) => {
+                let (numerator, denominator) = TORN_FRACTION.get();
+                // Once crashed, nothing more reaches the disk.
+                TORN_FRACTION.set((0, 1));
+                Err(Torn {
+                    written: len * numerator / denominator,
+                })
+            }
+            Some(left) => {
+                WRITES_LEFT.set(Some(left - 1));
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(not(test))]
+mod crash_point {
+    pub struct Torn {
+        pub written: usize,
+    }
+
+    impl From<Torn> for std::io::Error {
+        fn from(_: Torn) -> Self {
+            unreachable!("crash points exist only in tests")
+        }
+    }
+
+    #[inline(always)]
+    pub fn before_write(_len: usize) -> Result<(), Torn> {
+        Ok(())
+    }
+}
+
+fn slot_base(header_len: usize) -> u64 {
+    (header_len as u64).div_ceil(4096) * 4096
+}
+
+fn encode_header(header: &Header) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&header.file_len.to_le_bytes());
+    body.extend_from_slice(&(header.id.len() as u32).to_le_bytes());
+    body.extend_from_slice(header.id.as_bytes());
+    body.extend_from_slice(&(header.spans.len() as u32).to_le_bytes());
+    for span in &header.spans {
+        body.extend_from_slice(&span.start.to_le_bytes());
+        body.extend_from_slice(&span.end.to_le_bytes());
+    }
+    let mut encoded = MAGIC.to_vec();
+    encoded.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    encoded.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    encoded.extend_from_slice(&body);
+    encoded
+}
+
+/// Decodes a header and returns it with its encoded length, or `None` if it
+/// is torn.
+fn decode_header(bytes: &[u8]) -> Option<(Header, usize)> {
+    let mut reader = Reader(bytes.strip_prefix(MAGIC.as_slice())?);
+    let checksum = reader.u32()?;
+    let body_len = reader.u32()? as usize;
+    let body = reader.take(body_len)?;
+    if crc32fast::hash(body) != checksum {
+        return None;
+    }
+    let mut body = Reader(body);
+    let file_len = body.u64()?;
+    let id_len = body.u32()? as usize;
+    let id = String::from_utf8(body.take(id_len)?.to_vec()).ok()?;
+    let span_count = body.u32()? as usize;
+    let spans = (0..span_count)
+        .map(|_| Some(body.u64()?..body.u64()?))
+        .collect::<Option<Vec<_>>>()?;
+    let header = Header {
+        id,
+        file_len,
+        spans,
+    };
+    Some((header, MAGIC.len() + 8 + body_len))
+}
+
+fn encode_record(record: &Record) -> Vec<u8> {
+    let mut body = Vec::with_capacity(RECORD_HEADER_LEN + record.data.len());
+    body.extend_from_slice(&record.seq.to_le_bytes());
+    body.push(record.phase as u8);
+    body.extend_from_slice(&record.write_at.to_le_bytes());
+    body.extend_from_slice(&record.read_at.to_le_bytes());
+    body.extend_from_slice(&(record.data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&record.fingerprint_len.to_le_bytes());
+    body.extend_from_slice(&record.fingerprint.to_le_bytes());
+    body.extend_from_slice(&record.data);
+    let mut encoded = crc32fast::hash(&body).to_le_bytes().to_vec();
+    encoded.extend_from_slice(&body);
+    encoded
+}
+
+/// Decodes the record at the start of `bytes`, or `None` if it is torn or
+/// was never written.
+fn decode_record(bytes: &[u8]) -> Option<Record> {
+    let mut reader = Reader(bytes);
+    let checksum = reader.u32()?;
+    let body_start = reader.0;
+    let seq = reader.u64()?;
+    let phase = match reader.u8()? {
+        1 => Phase::Shift,
+        2 => Phase::Truncate,
+        3 => Phase::Folder,
+        _ => return None,
+    };
+    let write_at = reader.u64()?;
+    let read_at = reader.u64()?;
+    let data_len = reader.u32()? as usize;
+    let fingerprint_len = reader.u32()?;
+    let fingerprint = reader.u32()?;
+    let data = reader.take(data_len)?.to_vec();
+    let body_len = RECORD_HEADER_LEN - 4 + data_len;
+    if crc32fast::hash(&body_start[..body_len]) != checksum {
+        return None;
+    }
+    Some(Record {
+        seq,
+        phase,
+        write_at,
+        read_at,
+        fingerprint_len,
+        fingerprint,
+        data,
+    })
+}
+
+/// Reads little-endian integers off the front of a byte slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(taken)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests;
