@@ -206,7 +206,7 @@ pub fn shift_and_truncate(
     mut write_at: u64,
     mut read_at: u64,
 ) -> io::Result<u64> {
-    let end = queue.seek(SeekFrom::End(0))?;
+    let mut end = queue.seek(SeekFrom::End(0))?;
     let spans = journal.header.spans.clone();
     let mut buffer = vec![0; CHUNK_SIZE];
     loop {
@@ -216,7 +216,20 @@ pub fn shift_and_truncate(
             read_at = span.end;
         }
         if read_at >= end {
-            break;
+            // A producer that does not share our lock may have appended
+            // meanwhile; those bytes move too. Only an append between this
+            // check and the cut below can still be lost.
+            let now = queue.seek(SeekFrom::End(0))?;
+            if now < end {
+                return Err(io::Error::other(
+                    "job.txt became shorter during the delete, so another writer rewrote it",
+                ));
+            }
+            if now == end {
+                break;
+            }
+            end = now;
+            continue;
         }
         let region_end = spans
             .iter()

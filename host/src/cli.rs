@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Serves the video-delete WebAssembly component, which deletes jobs from a
 /// video-generation queue directory.
@@ -48,6 +48,12 @@ pub struct ComponentArgs {
     /// `Authorization: Bearer <key>`. Surrounding whitespace is ignored.
     #[arg(long, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,
+
+    /// Whether each step of a delete is synced to disk before the next.
+    /// `none` is faster and still loses nothing when the process is killed,
+    /// but a power loss may undo answered deletes or tear the queue.
+    #[arg(long, env = "DURABILITY", value_enum, default_value_t = Durability::Sync)]
+    pub durability: Durability,
 
     /// Maximum component instances alive at once; later requests wait.
     #[arg(long, default_value_t = 64, value_name = "COUNT")]
@@ -94,4 +100,23 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub component: ComponentArgs,
+}
+
+/// The `--durability` setting, passed to the component as `DURABILITY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    /// fsync the journal, job.txt and the directory at every step.
+    Sync,
+    /// Leave write-back to the kernel.
+    None,
+}
+
+impl Durability {
+    /// The value of the component's `DURABILITY` variable.
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Durability::Sync => "sync",
+            Durability::None => "none",
+        }
+    }
 }

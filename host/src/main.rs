@@ -126,6 +126,7 @@ fn load_sandbox(video_dir: &Path, args: &ComponentArgs) -> anyhow::Result<Sandbo
         model: args.model.clone(),
         separator: args.separator.clone(),
         api_key,
+        durability: args.durability.as_env(),
     };
     let limits = PoolLimits {
         max_instances: args.max_instances,

@@ -3,9 +3,9 @@
 //!
 //! An instance sees one preopened directory, the queue, at
 //! [`GUEST_VIDEO_DIR`], and the configuration variables `VIDEO_DIR`,
-//! `MODEL`, `SEP` and `API_KEY`. It inherits no other environment, gets no
-//! sockets, and is not linked to `wasi:http/outgoing-handler`, so it cannot
-//! reach the network.
+//! `MODEL`, `SEP`, `DURABILITY` and `API_KEY`. It inherits no other
+//! environment, gets no sockets, and is not linked to
+//! `wasi:http/outgoing-handler`, so it cannot reach the network.
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +55,8 @@ pub struct GuestSettings {
     pub model: String,
     pub separator: String,
     pub api_key: Option<String>,
+    /// `sync` or `none`, as the component's `DURABILITY` variable.
+    pub durability: &'static str,
 }
 
 /// Limits of the instance pool.
@@ -128,6 +130,7 @@ impl Sandbox {
             .env("VIDEO_DIR", GUEST_VIDEO_DIR)
             .env("MODEL", &settings.model)
             .env("SEP", &settings.separator)
+            .env("DURABILITY", settings.durability)
             .inherit_stderr()
             .allow_tcp(false)
             .allow_udp(false)
