@@ -15,11 +15,19 @@ use serde::Serialize;
 
 use crate::job_file::{Found, Scanner};
 use crate::journal::{self, Header, JOURNAL_FILE, Journal, Recovery, RecoveryError};
-use crate::queue_lock::{LOCK_FILE, QueueLock};
+use crate::queue_lock::QueueLock;
 use crate::{Config, DeleteError};
 
 /// Name of the queue file inside the queue directory.
 pub const QUEUE_FILE: &str = "job.txt";
+
+/// Directory of empty files named by the ids whose folders a delete could
+/// not remove completely; the next delete retries them.
+pub const PENDING_DIR: &str = ".video-delete.pending";
+
+/// Prefix of every file the component keeps in the queue directory; no job
+/// id may start with it.
+const RESERVED_PREFIX: &str = ".video-delete";
 
 /// Bytes read at a time while scanning.
 const READ_BUFFER: usize = 64 * 1024;
@@ -69,8 +77,8 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
     let found = scan(&file, &queue_path, id, &config.separator)?;
     if !writable {
         return Err(DeleteError::internal(format!(
-            "{} is read-only because the queue directory is read-only; \
-             grant the host write access to it",
+            "{} cannot be written because the queue directory is read-only or not writable \
+             by this host; grant write access to it",
             queue_path.display()
         )));
     }
@@ -111,7 +119,8 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
 /// Finishes a delete that a crash interrupted, if there is one, and returns
 /// the id of its job. Takes the lock file like a delete.
 pub fn recover(config: &Config) -> Result<Option<String>, DeleteError> {
-    if !config.video_dir.join(JOURNAL_FILE).exists() {
+    let dir = &config.video_dir;
+    if !dir.join(JOURNAL_FILE).exists() && !dir.join(PENDING_DIR).exists() {
         return Ok(None);
     }
     let _lock = QueueLock::acquire(&config.video_dir)?;
@@ -121,12 +130,16 @@ pub fn recover(config: &Config) -> Result<Option<String>, DeleteError> {
 fn recover_locked(config: &Config) -> Result<Option<String>, DeleteError> {
     let dir = &config.video_dir;
     let journal_path = dir.join(JOURNAL_FILE);
-    match journal::recover(dir, &dir.join(QUEUE_FILE), config.durability) {
+    let recovered = journal::recover(dir, &dir.join(QUEUE_FILE), config.durability);
+    retry_pending_folders(dir);
+    match recovered {
         Ok(Recovery::Clean) => Ok(None),
         Ok(Recovery::RolledBack { id }) => Ok(Some(id)),
         Ok(Recovery::FolderPending(journal)) => {
             let id = journal.header.id.clone();
-            finish_folder(dir, journal)?;
+            // The folder of the recovered job may fail to go like any
+            // other; it is then noted and retried, and this request goes on.
+            let _ = finish_folder(dir, journal);
             Ok(Some(id))
         }
         Err(RecoveryError::Io(error)) => Err(io_error(
@@ -143,11 +156,49 @@ fn recover_locked(config: &Config) -> Result<Option<String>, DeleteError> {
 }
 
 /// Removes the job folder of a journaled delete, then the journal.
+///
+/// A folder that cannot be removed completely is noted in
+/// [`PENDING_DIR`] before the journal goes, so the next delete tries again
+/// while other deletes go on.
 fn finish_folder(dir: &Path, journal: Journal) -> Result<(), DeleteError> {
-    remove_job_folder(&dir.join(&journal.header.id))?;
+    let id = journal.header.id.clone();
+    let removed = remove_job_folder(&dir.join(&id));
+    if removed.is_err() {
+        note_pending_folder(dir, &id)?;
+    }
     journal
         .remove()
-        .map_err(|error| io_error("failed to remove journal", &dir.join(JOURNAL_FILE), error))
+        .map_err(|error| io_error("failed to remove journal", &dir.join(JOURNAL_FILE), error))?;
+    removed
+}
+
+/// Records that the folder of `id` still has to be removed.
+fn note_pending_folder(dir: &Path, id: &str) -> Result<(), DeleteError> {
+    let pending = dir.join(PENDING_DIR);
+    let marker = pending.join(id);
+    std::fs::create_dir_all(&pending)
+        .and_then(|()| File::create(&marker))
+        .and_then(|file| file.sync_all())
+        .map_err(|error| io_error("failed to note a pending folder removal in", &marker, error))
+}
+
+/// Retries the folder removals noted in [`PENDING_DIR`]. A folder that
+/// still cannot be removed stays noted and does not fail the request.
+fn retry_pending_folders(dir: &Path) {
+    let pending = dir.join(PENDING_DIR);
+    let Ok(entries) = std::fs::read_dir(&pending) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if is_valid_id(&id) && remove_job_folder(&dir.join(&id)).is_ok() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    // Succeeds only once no removal is pending.
+    let _ = std::fs::remove_dir(&pending);
 }
 
 /// Whether `id` can name exactly one job folder of the queue directory:
@@ -156,8 +207,8 @@ pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id != "."
         && id != ".."
-        && ![QUEUE_FILE, JOURNAL_FILE, LOCK_FILE].contains(&id)
-        && !id.starts_with(LOCK_FILE)
+        && id != QUEUE_FILE
+        && !id.starts_with(RESERVED_PREFIX)
         && id.len() <= MAX_ID_BYTES
         && !id
             .chars()
@@ -173,14 +224,16 @@ fn open_queue(path: &Path, id: &str) -> Result<(File, bool), DeleteError> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             Err(DeleteError::QueueMissing { id: id.to_string() })
         }
-        Err(error) if is_read_only(&error) => File::open(path)
+        Err(error) if is_not_writable(&error) => File::open(path)
             .map(|file| (file, false))
             .map_err(|error| io_error("failed to open", path, error)),
         Err(error) => Err(io_error("failed to open", path, error)),
     }
 }
 
-fn is_read_only(error: &io::Error) -> bool {
+/// Whether opening for writing failed only because writing is not allowed,
+/// so a read-only open can still serve a lookup.
+fn is_not_writable(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied
@@ -210,34 +263,67 @@ fn scan(file: &File, path: &Path, id: &str, separator: &[u8]) -> Result<Found, D
 /// Removes the job folder: a directory recursively, a link or file as it
 /// is. A missing folder is fine.
 fn remove_job_folder(path: &Path) -> Result<(), DeleteError> {
-    let metadata = match std::fs::symlink_metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => return Err(io_error("failed to inspect job folder", path, error)),
+    // A worker that adds files while the tree goes makes the last rmdir
+    // fail; a few more passes catch up with it without looping forever.
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        let metadata = match std::fs::symlink_metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(io_error("failed to inspect job folder", path, error)),
+        };
+        // `remove_dir_all` does not follow links inside the tree, and a link
+        // in place of the folder is removed as a link so its target stays.
+        let removed = if metadata.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        match removed {
+            Ok(()) => return Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error)
+                if error.kind() == io::ErrorKind::DirectoryNotEmpty && attempt < ATTEMPTS => {}
+            Err(error) => {
+                return Err(DeleteError::internal(format!(
+                    "removed the job from job.txt but failed to remove job folder {}: {error}; \
+                     left in it: {}; the next delete retries it",
+                    path.display(),
+                    describe_entries(path)
+                )));
+            }
+        }
+    }
+    unreachable!("the last attempt always returns")
+}
+
+/// Names up to five entries of a directory, for an error message.
+fn describe_entries(path: &Path) -> String {
+    const SHOWN: usize = 5;
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return "nothing that can be listed".to_string();
     };
-    // `remove_dir_all` does not follow links inside the tree, and a link in
-    // place of the folder is removed as a link so its target stays.
-    let removed = if metadata.is_dir() {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
-    };
-    match removed {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(io_error(
-            "removed the job from job.txt but failed to remove job folder",
-            path,
-            error,
-        )),
+    let names: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    match names.len() {
+        0 => "nothing".to_string(),
+        count if count <= SHOWN => names.join(", "),
+        count => format!("{} and {} more", names[..SHOWN].join(", "), count - SHOWN),
     }
 }
 
 fn io_error(action: &str, path: &Path, error: io::Error) -> DeleteError {
-    let hint = if is_read_only(&error) {
-        "; the queue directory is read-only, so grant write access to it"
-    } else {
-        ""
+    let hint = match error.kind() {
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "; the queue directory is read-only, so grant write access to it"
+        }
+        io::ErrorKind::PermissionDenied => "; check the permissions and attributes of that path",
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "; the disk is full, so free space on it"
+        }
+        _ => "",
     };
     DeleteError::internal(format!("{action} {}: {error}{hint}", path.display()))
 }

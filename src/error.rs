@@ -26,6 +26,13 @@ pub enum DeleteError {
     #[error("Internal server error: {details}")]
     Internal { details: String },
 
+    /// Another delete held the queue's lock file for longer than a delete
+    /// waits. Unlike other internal errors, a retry can succeed.
+    #[error(
+        "Internal server error: the job queue is locked by another delete ({lock_file} held for over {seconds} s); retry"
+    )]
+    Locked { lock_file: String, seconds: u64 },
+
     /// An API key is configured and the request did not carry it.
     #[error("Missing or invalid API key.")]
     Unauthorized,
@@ -56,8 +63,15 @@ impl DeleteError {
             | DeleteError::NotFound { .. }
             | DeleteError::UnknownRoute { .. } => 404,
             DeleteError::MethodNotAllowed { .. } => 405,
-            DeleteError::Internal { .. } => 500,
+            DeleteError::Internal { .. } | DeleteError::Locked { .. } => 500,
         }
+    }
+
+    /// Whether a client may repeat the request and expect another outcome.
+    /// An internal error may come after part of the delete is done, so a
+    /// retry would only hide it.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DeleteError::Locked { .. })
     }
 
     /// The JSON body of the error response:

@@ -57,6 +57,10 @@ pub fn error_response(error: &DeleteError) -> Response {
         DeleteError::Unauthorized => headers.push(("www-authenticate", "Bearer".to_string())),
         _ => {}
     }
+    // OpenAI clients retry every 5xx unless told not to.
+    if error.status() >= 500 && !error.is_retryable() {
+        headers.push(("x-should-retry", "false".to_string()));
+    }
     Response {
         status: error.status(),
         headers,

@@ -64,11 +64,10 @@ impl QueueLock {
                 continue;
             }
             if started.elapsed() >= MAX_WAIT {
-                return Err(DeleteError::internal(format!(
-                    "the job queue is locked by another delete ({} held for over {} s); retry",
-                    path.display(),
-                    MAX_WAIT.as_secs()
-                )));
+                return Err(DeleteError::Locked {
+                    lock_file: path.display().to_string(),
+                    seconds: MAX_WAIT.as_secs(),
+                });
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));

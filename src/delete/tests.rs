@@ -283,3 +283,62 @@ fn read_only_queue_is_reported() {
     assert_eq!(queue.job_txt(), content);
     assert_eq!(queue.delete("video_9_9999").unwrap_err().status(), 404);
 }
+
+#[test]
+fn pending_folder_removed_by_recovery() {
+    let queue = Queue::new(Some(&line("video_2_2000", "queued")));
+    queue.add_folder("video_1_1000");
+    note_pending_folder(queue.dir.path(), "video_1_1000").unwrap();
+    assert!(queue.path(PENDING_DIR).join("video_1_1000").exists());
+
+    assert_eq!(crate::recover(&queue.config).unwrap(), None);
+
+    assert!(!queue.path("video_1_1000").exists());
+    assert!(!queue.path(PENDING_DIR).exists());
+    assert_eq!(queue.job_txt(), line("video_2_2000", "queued"));
+}
+
+#[test]
+fn pending_folder_does_not_block_deletes() {
+    let queue = Queue::new(Some(&line("video_2_2000", "queued")));
+    // A regular file in place of the marker directory makes every retry
+    // fail to list it, which must not fail the delete.
+    std::fs::write(queue.path(PENDING_DIR), "not a directory").unwrap();
+    queue.delete("video_2_2000").unwrap();
+    assert_eq!(queue.job_txt(), "");
+}
+
+#[test]
+fn reserved_names_are_not_ids() {
+    for id in [
+        "job.txt",
+        ".video-delete.journal",
+        ".video-delete.lock",
+        ".video-delete.pending",
+    ] {
+        let content = line(id, "completed");
+        let queue = Queue::new(Some(&content));
+        assert_eq!(
+            queue.delete(id).unwrap_err(),
+            DeleteError::NotFound { id: id.to_string() }
+        );
+        assert_eq!(queue.job_txt(), content);
+    }
+}
+
+#[test]
+fn folder_error_names_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("job");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["a", "b", "c", "d", "e", "f", "g"] {
+        std::fs::write(folder.join(name), "x").unwrap();
+    }
+    let described = describe_entries(&folder);
+    assert!(described.ends_with(" and 2 more"), "{described}");
+    assert_eq!(described.matches(", ").count(), 4, "{described}");
+    assert_eq!(
+        describe_entries(&dir.path().join("missing")),
+        "nothing that can be listed"
+    );
+}

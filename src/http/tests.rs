@@ -194,3 +194,34 @@ fn constant_time_eq_compares_bytes() {
     assert!(!constant_time_eq(b"", b"a"));
     assert!(constant_time_eq(b"", b""));
 }
+
+#[test]
+fn internal_error_is_not_retried() {
+    let response = error_response(&DeleteError::internal("disk failed"));
+    assert_eq!(response.status, 500);
+    assert_eq!(
+        response.headers,
+        vec![
+            ("content-type", "application/json".to_string()),
+            ("x-should-retry", "false".to_string())
+        ]
+    );
+}
+
+#[test]
+fn locked_queue_may_be_retried() {
+    let error = DeleteError::Locked {
+        lock_file: "/video/.video-delete.lock".into(),
+        seconds: 10,
+    };
+    let response = error_response(&error);
+    assert_eq!(response.status, 500);
+    assert_eq!(
+        response.headers,
+        vec![("content-type", "application/json".to_string())]
+    );
+    assert_eq!(
+        body(&response),
+        r#"{"error":{"code":"500","message":"Internal server error: the job queue is locked by another delete (/video/.video-delete.lock held for over 10 s); retry"}}"#
+    );
+}
