@@ -179,12 +179,10 @@ impl<'a> Scanner<'a> {
     /// Records a line of the target id that never gained all its fields.
     fn reject_split(&mut self, split: &SplitJob) {
         let fields = self.count_separators(&split.record) + 1;
-        let missing = if fields <= 2 {
-            "status, created_at, seconds and generate_duration"
-        } else if fields == 3 {
-            "created_at, seconds and generate_duration"
-        } else {
-            "seconds and generate_duration"
+        let missing = match fields {
+            1 => "status, created_at, seconds and generate_duration",
+            2 => "created_at, seconds and generate_duration",
+            _ => "seconds and generate_duration",
         };
         self.malformed.get_or_insert(format!(
             "line {} of job.txt has id {} but only {fields} of {FIELD_COUNT} fields; \

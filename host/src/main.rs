@@ -43,13 +43,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     match cli.command {
         Command::Serve(args) => {
+            let listener = server::bind(args.listen)?;
             let sandbox = load_sandbox(&args.video_dir, &args.component)?;
             recover_queue(&runtime, &sandbox)?;
-            runtime.block_on(server::serve(
-                sandbox,
-                args.listen,
-                args.component.max_instances,
-            ))?;
+            let max_instances = args.component.max_instances;
+            runtime.block_on(server::serve(sandbox, listener, max_instances))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete(args) => {
@@ -75,20 +73,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let sandbox = load_sandbox(queue.path(), &args.component)?;
             recover_queue(&runtime, &sandbox)?;
             let job = demo::deletable_job(queue.path())?;
-            let port = args.listen.port();
+            let listener = server::bind(args.listen)?;
+            let addr = listener.local_addr()?;
             println!("Demo queue copied to {}", queue.path().display());
-            println!("Serving on http://{}", args.listen);
-            if port != 0 {
-                println!(
-                    "Try: curl -i -X DELETE http://{}/v1/videos/{job}",
-                    args.listen
-                );
-            }
-            runtime.block_on(server::serve(
-                sandbox,
-                args.listen,
-                args.component.max_instances,
-            ))?;
+            println!("Serving on http://{addr}");
+            println!("Try: curl -i -X DELETE http://{addr}/v1/videos/{job}");
+            let max_instances = args.component.max_instances;
+            runtime.block_on(server::serve(sandbox, listener, max_instances))?;
             Ok(ExitCode::SUCCESS)
         }
     }

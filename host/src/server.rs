@@ -38,14 +38,26 @@ struct Server {
     queue_path: PathBuf,
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
-pub async fn serve(sandbox: Sandbox, listen: SocketAddr, max_instances: u32) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen).await.with_context(|| {
+/// Binds the listening socket, naming the fix when the address is taken.
+pub fn bind(listen: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(listen).with_context(|| {
         format!(
             "failed to listen on {listen}; if another server uses that address, stop it or \
              pass --listen with another address (port 0 picks a free one)"
         )
     })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves on `listener` until SIGINT or SIGTERM, then finishes in-flight
+/// requests.
+pub async fn serve(
+    sandbox: Sandbox,
+    listener: std::net::TcpListener,
+    max_instances: u32,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::from_std(listener)?;
     let addr = listener.local_addr()?;
     let video_dir = sandbox.settings.video_dir.clone();
     let server = Arc::new(Server {
@@ -185,7 +197,7 @@ async fn log_server_error(
     let bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(failure) => {
-            error!(%method, path, video_id, error = %failure, "failed to read the error body");
+            error!(%method, %path, video_id, error = %failure, "failed to read the error body");
             Bytes::new()
         }
     };
@@ -193,7 +205,7 @@ async fn log_server_error(
         .ok()
         .and_then(|body| body["error"]["message"].as_str().map(str::to_string))
         .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-    error!(%method, path, video_id, status = parts.status.as_u16(), error = %message, "request failed");
+    error!(%method, %path, video_id, status = parts.status.as_u16(), error = %message, "request failed");
     let body = Full::new(bytes)
         .map_err(|never: Infallible| match never {})
         .boxed_unsync();

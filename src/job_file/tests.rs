@@ -168,13 +168,29 @@ fn truncated_target_line_before_job_is_internal() {
 }
 
 #[test]
-fn target_line_without_status_is_internal() {
-    let error = find_job(b"video_1_1000$###$\n", "video_1_1000", SEP).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "Internal server error: line 1 of job.txt has id video_1_1000 but only 2 of 18 fields; \
-         it lacks status, created_at, seconds and generate_duration, so fix or remove that line by hand"
-    );
+fn short_target_lines_name_missing_fields() {
+    let cases = [
+        (
+            "video_1_1000$###$completed\n",
+            2,
+            "created_at, seconds and generate_duration",
+        ),
+        (
+            "video_1_1000$###$completed$###$1764790000\n",
+            3,
+            "seconds and generate_duration",
+        ),
+    ];
+    for (content, fields, missing) in cases {
+        let error = find_job(content.as_bytes(), "video_1_1000", SEP).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "Internal server error: line 1 of job.txt has id video_1_1000 but only {fields} \
+                 of 18 fields; it lacks {missing}, so fix or remove that line by hand"
+            )
+        );
+    }
 }
 
 #[test]
