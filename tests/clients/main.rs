@@ -11,7 +11,10 @@ use std::process::Command;
 const HOST_BIN: &str = env!("CARGO_BIN_EXE_video-delete-host");
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Runs `command` and fails with its output unless it exits 0.
@@ -34,7 +37,10 @@ fn openai_python_client_suite() {
     command
         .arg(repo_root().join("tests/clients/test_openai_client.py"))
         .env("VIDEO_DELETE_HOST", HOST_BIN);
-    run(command, "the openai client suite (needs `bash .ci/install`)");
+    run(
+        command,
+        "the openai client suite (needs `bash .ci/install`)",
+    );
 }
 
 #[test]
