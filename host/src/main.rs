@@ -75,9 +75,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let job = demo::deletable_job(queue.path())?;
             let listener = server::bind(args.listen)?;
             let addr = listener.local_addr()?;
-            println!("Demo queue copied to {}", queue.path().display());
-            println!("Serving on http://{addr}");
-            println!("Try: curl -i -X DELETE http://{addr}/v1/videos/{job}");
+            // A reader that stops reading must not stop the server, so a
+            // closed stdout is ignored here.
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "Demo queue copied to {}", queue.path().display())
+                .and_then(|()| writeln!(stdout, "Serving on http://{addr}"))
+                .and_then(|()| {
+                    writeln!(
+                        stdout,
+                        "Try: curl -i -X DELETE http://{addr}/v1/videos/{job}"
+                    )
+                })
+                .and_then(|()| stdout.flush());
+            drop(stdout);
             let max_instances = args.component.max_instances;
             runtime.block_on(server::serve(sandbox, listener, max_instances))?;
             Ok(ExitCode::SUCCESS)

@@ -70,12 +70,14 @@ impl Demo {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let addr = stdout
-            .lines()
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = lines
+            .by_ref()
             .map(Result::unwrap)
             .find_map(|line| line.strip_prefix("Serving on http://").map(str::to_string))
             .expect("the demo printed no address");
+        // Keep reading, so the demo's later lines never meet a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         Demo { child, addr }
     }
 }
@@ -113,7 +115,11 @@ fn readme_curl_transcripts_replay() {
             .args(&args)
             .output()
             .unwrap();
-        assert!(output.status.success(), "{command} failed");
+        assert!(
+            output.status.success(),
+            "{command} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let printed = String::from_utf8(output.stdout)
             .unwrap()
             .replace("\r\n", "\n");
