@@ -32,7 +32,8 @@ const RESERVED_PREFIX: &str = ".video-delete";
 /// Bytes read at a time while scanning.
 const READ_BUFFER: usize = 64 * 1024;
 
-/// The longest id that can be one directory entry on common file systems.
+/// The maximum id length in bytes, the maximum file name length of common
+/// file systems.
 const MAX_ID_BYTES: usize = 255;
 
 /// The body of a successful delete, with the fields the existing service

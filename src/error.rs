@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-/// Why a request failed.
+/// The reason a request failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DeleteError {
     /// `job.txt` does not exist. It is not created.

@@ -27,7 +27,7 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// Answers one request. `config` is the configuration or the error that
+/// Maps one request to its response. `config` is the configuration or the error that
 /// loading it gave; `delete` runs the delete for a decoded id.
 pub fn handle(
     request: &Request,
@@ -57,7 +57,7 @@ pub fn error_response(error: &DeleteError) -> Response {
         DeleteError::Unauthorized => headers.push(("www-authenticate", "Bearer".to_string())),
         _ => {}
     }
-    // OpenAI clients retry every 5xx unless told not to.
+    // OpenAI clients retry every 5xx unless `x-should-retry` is `false`.
     if error.status() >= 500 && !error.is_retryable() {
         headers.push(("x-should-retry", "false".to_string()));
     }

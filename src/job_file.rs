@@ -9,7 +9,7 @@
 //!
 //! The scanner never decodes the file as text and never rewrites a line: it
 //! reports the byte spans of the target job, so every other byte, including
-//! `\r\n` endings, invalid UTF-8 and lines nobody can parse, stays as it was.
+//! `\r\n` endings, invalid UTF-8 and lines no reader can parse, stays as it was.
 
 use std::ops::Range;
 
@@ -77,6 +77,7 @@ pub struct Scanner<'a> {
     first: Option<JobFields>,
     processing: bool,
     malformed: Option<String>,
+    id_contains_separator: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -92,6 +93,7 @@ impl<'a> Scanner<'a> {
             first: None,
             processing: false,
             malformed: None,
+            id_contains_separator: find(id.as_bytes(), separator).is_some(),
         }
     }
 
@@ -211,7 +213,9 @@ impl<'a> Scanner<'a> {
 
     fn has_target_id(&self, record: &[u8]) -> bool {
         let id = self.id.as_bytes();
-        record.len() >= id.len() + self.separator.len()
+        // An id that contains the separator is no line's first field.
+        !self.id_contains_separator
+            && record.len() >= id.len() + self.separator.len()
             && record.starts_with(id)
             && record[id.len()..].starts_with(self.separator)
     }
@@ -332,5 +336,7 @@ fn rsplit_n<'r>(record: &'r [u8], separator: &[u8], n: usize) -> Vec<&'r [u8]> {
     fields
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,7 @@ const RECORD_HEADER_LEN: usize = 4 + 8 + 1 + 8 + 8 + 4 + 4 + 4;
 
 const SLOT_LEN: u64 = (RECORD_HEADER_LEN + CHUNK_SIZE) as u64;
 
-/// What an interrupted removal must still do.
+/// The step an interrupted removal must still finish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Moving the tail; the record carries the chunk written last.
@@ -64,7 +64,7 @@ struct Record {
     data: Vec<u8>,
 }
 
-/// What a removal is about, written once at the start of the journal.
+/// The subject of a removal, written once at the start of the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub id: String,
@@ -303,12 +303,12 @@ pub enum Recovery {
     FolderPending(Journal),
 }
 
-/// Why recovery could not finish an interrupted removal.
+/// The reason recovery could not finish an interrupted removal.
 #[derive(Debug)]
 pub enum RecoveryError {
     Io(io::Error),
-    /// `job.txt` no longer holds what the journal expects, so finishing the
-    /// removal could destroy lines.
+    /// `job.txt` no longer contains what the journal expects, so finishing
+    /// the removal could destroy lines.
     Changed {
         id: String,
     },

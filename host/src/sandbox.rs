@@ -47,7 +47,7 @@ impl WasiHttpView for Host {
     }
 }
 
-/// What the guest is configured with.
+/// The settings every guest instance gets.
 #[derive(Debug, Clone)]
 pub struct GuestSettings {
     /// The host directory preopened at [`GUEST_VIDEO_DIR`].

@@ -109,7 +109,7 @@ pub async fn serve(
 }
 
 impl Server {
-    /// Answers one request and logs it.
+    /// Handles one request and logs it.
     async fn handle(&self, request: Request<Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let method = request.method().clone();

@@ -287,3 +287,15 @@ fn spans_cover_whole_lines() {
         vec![0..first.len() as u64, start_of_third..content.len() as u64]
     );
 }
+
+#[test]
+fn id_with_separator_matches_nothing() {
+    let content = line("video_1_1000", "completed", "a");
+    let error = find_job(content.as_bytes(), "video_1_1000$###$completed", SEP).unwrap_err();
+    assert_eq!(
+        error,
+        DeleteError::NotFound {
+            id: "video_1_1000$###$completed".to_string()
+        }
+    );
+}
