@@ -20,6 +20,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use codec::{decode_header, decode_record, encode_header, encode_record};
+
 /// Name of the journal inside the queue directory.
 pub const JOURNAL_FILE: &str = ".video-delete.journal";
 
@@ -291,86 +293,6 @@ fn mark_folder_phase(journal: &mut Journal) -> io::Result<()> {
     journal.write_record(&record)
 }
 
-/// The outcome of looking for an interrupted removal.
-pub enum Recovery {
-    /// No journal: nothing to do.
-    Clean,
-    /// A journal whose removal had not changed `job.txt` yet; it was
-    /// dropped and the job stays.
-    RolledBack { id: String },
-    /// `job.txt` is final; the caller removes the job folder, then the
-    /// journal.
-    FolderPending(Journal),
-}
-
-/// The reason recovery could not finish an interrupted removal.
-#[derive(Debug)]
-pub enum RecoveryError {
-    Io(io::Error),
-    /// `job.txt` no longer contains what the journal expects, so finishing
-    /// the removal could destroy lines.
-    Changed {
-        id: String,
-    },
-}
-
-impl From<io::Error> for RecoveryError {
-    fn from(error: io::Error) -> Self {
-        RecoveryError::Io(error)
-    }
-}
-
-/// Finishes the removal a crash interrupted, up to the folder step.
-pub fn recover(
-    dir: &Path,
-    queue_path: &Path,
-    durability: Durability,
-) -> Result<Recovery, RecoveryError> {
-    let Some((mut journal, latest)) = Journal::open(dir, durability)? else {
-        // No journal, or one whose header is torn: job.txt was not changed.
-        match std::fs::remove_file(dir.join(JOURNAL_FILE)) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error.into()),
-        }
-        return Ok(Recovery::Clean);
-    };
-    let id = journal.header.id.clone();
-    let Some(record) = latest else {
-        // No record: no byte of job.txt was written yet.
-        journal.remove()?;
-        return Ok(Recovery::RolledBack { id });
-    };
-    match record.phase {
-        Phase::Folder => Ok(Recovery::FolderPending(journal)),
-        Phase::Shift => {
-            let mut queue = OpenOptions::new().read(true).write(true).open(queue_path)?;
-            let end = queue.seek(SeekFrom::End(0))?;
-            let after = record.read_at + record.data.len() as u64;
-            if end < journal.header.file_len || !matches_fingerprint(&mut queue, after, &record)? {
-                return Err(RecoveryError::Changed { id });
-            }
-            // The in-place write of this chunk may be torn; redo it.
-            write_all_at(&mut queue, record.write_at, &record.data)?;
-            sync_queue(&journal, &queue)?;
-            let write_at = record.write_at + record.data.len() as u64;
-            shift_and_truncate(&mut journal, &mut queue, write_at, after)?;
-            Ok(Recovery::FolderPending(journal))
-        }
-        Phase::Truncate => {
-            let mut queue = OpenOptions::new().read(true).write(true).open(queue_path)?;
-            if matches_fingerprint(&mut queue, record.write_at, &record)? {
-                // The cut never happened: move anything appended since, then
-                // cut.
-                shift_and_truncate(&mut journal, &mut queue, record.write_at, record.read_at)?;
-            } else {
-                mark_folder_phase(&mut journal)?;
-            }
-            Ok(Recovery::FolderPending(journal))
-        }
-    }
-}
-
 fn sync_queue(journal: &Journal, queue: &File) -> io::Result<()> {
     match journal.durability {
         Durability::Sync => queue.sync_data(),
@@ -393,16 +315,6 @@ fn fingerprint_at(file: &mut File, at: u64, end: u64) -> io::Result<(u32, u32)> 
     Ok((len as u32, crc32fast::hash(&bytes)))
 }
 
-/// Whether `file` holds, at `at`, the bytes whose checksum `record` kept.
-fn matches_fingerprint(file: &mut File, at: u64, record: &Record) -> io::Result<bool> {
-    let len = u64::from(record.fingerprint_len);
-    let end = file.seek(SeekFrom::End(0))?;
-    if end < at + len {
-        return Ok(false);
-    }
-    Ok(fingerprint_at(file, at, at + len)? == (record.fingerprint_len, record.fingerprint))
-}
-
 fn read_exact_at(file: &mut File, at: u64, buffer: &mut [u8]) -> io::Result<()> {
     file.seek(SeekFrom::Start(at))?;
     file.read_exact(buffer)
@@ -419,195 +331,15 @@ fn write_all_at(file: &mut File, at: u64, buffer: &[u8]) -> io::Result<()> {
     }
 }
 
-/// Simulated crashes for the tests: after a set number of writes, the next
-/// write stops part way and every later step fails, leaving the files as a
-/// killed process would.
-#[cfg(test)]
-pub(crate) mod crash_point {
-    use std::cell::Cell;
-    use std::io;
-
-    thread_local! {
-        static WRITES_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
-        static TORN_FRACTION: Cell<(usize, usize)> = const { Cell::new((0, 1)) };
-    }
-
-    pub struct Torn {
-        pub written: usize,
-    }
-
-    impl From<Torn> for io::Error {
-        fn from(_: Torn) -> Self {
-            io::Error::other("simulated crash")
-        }
-    }
-
-    /// Lets `writes` writes through, then tears the next one after
-    /// `numerator / denominator` of its bytes.
-    pub fn arm(writes: usize, numerator: usize, denominator: usize) {
-        WRITES_LEFT.set(Some(writes));
-        TORN_FRACTION.set((numerator, denominator));
-    }
-
-    pub fn disarm() {
-        WRITES_LEFT.set(None);
-    }
-
-    pub fn before_write(len: usize) -> Result<(), Torn> {
-        match WRITES_LEFT.get() {
-            None => Ok(()),
-            Some(0) => {
-                let (numerator, denominator) = TORN_FRACTION.get();
-                // Once crashed, nothing more reaches the disk.
-                TORN_FRACTION.set((0, 1));
-                Err(Torn {
-                    written: len * numerator / denominator,
-                })
-            }
-            Some(left) => {
-                WRITES_LEFT.set(Some(left - 1));
-                Ok(())
-            }
-        }
-    }
-}
-
-#[cfg(not(test))]
-mod crash_point {
-    pub struct Torn {
-        pub written: usize,
-    }
-
-    impl From<Torn> for std::io::Error {
-        fn from(_: Torn) -> Self {
-            unreachable!("crash points exist only in tests")
-        }
-    }
-
-    #[inline(always)]
-    pub fn before_write(_len: usize) -> Result<(), Torn> {
-        Ok(())
-    }
-}
-
 fn slot_base(header_len: usize) -> u64 {
     (header_len as u64).div_ceil(4096) * 4096
 }
 
-fn encode_header(header: &Header) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&header.file_len.to_le_bytes());
-    body.extend_from_slice(&(header.id.len() as u32).to_le_bytes());
-    body.extend_from_slice(header.id.as_bytes());
-    body.extend_from_slice(&(header.spans.len() as u32).to_le_bytes());
-    for span in &header.spans {
-        body.extend_from_slice(&span.start.to_le_bytes());
-        body.extend_from_slice(&span.end.to_le_bytes());
-    }
-    let mut encoded = MAGIC.to_vec();
-    encoded.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    encoded.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    encoded.extend_from_slice(&body);
-    encoded
-}
+mod codec;
+mod crash_point;
+mod recovery;
 
-/// Decodes a header and returns it with its encoded length, or `None` if it
-/// is torn.
-fn decode_header(bytes: &[u8]) -> Option<(Header, usize)> {
-    let mut reader = Reader(bytes.strip_prefix(MAGIC.as_slice())?);
-    let checksum = reader.u32()?;
-    let body_len = reader.u32()? as usize;
-    let body = reader.take(body_len)?;
-    if crc32fast::hash(body) != checksum {
-        return None;
-    }
-    let mut body = Reader(body);
-    let file_len = body.u64()?;
-    let id_len = body.u32()? as usize;
-    let id = String::from_utf8(body.take(id_len)?.to_vec()).ok()?;
-    let span_count = body.u32()? as usize;
-    let spans = (0..span_count)
-        .map(|_| Some(body.u64()?..body.u64()?))
-        .collect::<Option<Vec<_>>>()?;
-    let header = Header {
-        id,
-        file_len,
-        spans,
-    };
-    Some((header, MAGIC.len() + 8 + body_len))
-}
-
-fn encode_record(record: &Record) -> Vec<u8> {
-    let mut body = Vec::with_capacity(RECORD_HEADER_LEN + record.data.len());
-    body.extend_from_slice(&record.seq.to_le_bytes());
-    body.push(record.phase as u8);
-    body.extend_from_slice(&record.write_at.to_le_bytes());
-    body.extend_from_slice(&record.read_at.to_le_bytes());
-    body.extend_from_slice(&(record.data.len() as u32).to_le_bytes());
-    body.extend_from_slice(&record.fingerprint_len.to_le_bytes());
-    body.extend_from_slice(&record.fingerprint.to_le_bytes());
-    body.extend_from_slice(&record.data);
-    let mut encoded = crc32fast::hash(&body).to_le_bytes().to_vec();
-    encoded.extend_from_slice(&body);
-    encoded
-}
-
-/// Decodes the record at the start of `bytes`, or `None` if it is torn or
-/// was never written.
-fn decode_record(bytes: &[u8]) -> Option<Record> {
-    let mut reader = Reader(bytes);
-    let checksum = reader.u32()?;
-    let body_start = reader.0;
-    let seq = reader.u64()?;
-    let phase = match reader.u8()? {
-        1 => Phase::Shift,
-        2 => Phase::Truncate,
-        3 => Phase::Folder,
-        _ => return None,
-    };
-    let write_at = reader.u64()?;
-    let read_at = reader.u64()?;
-    let data_len = reader.u32()? as usize;
-    let fingerprint_len = reader.u32()?;
-    let fingerprint = reader.u32()?;
-    let data = reader.take(data_len)?.to_vec();
-    let body_len = RECORD_HEADER_LEN - 4 + data_len;
-    if crc32fast::hash(&body_start[..body_len]) != checksum {
-        return None;
-    }
-    Some(Record {
-        seq,
-        phase,
-        write_at,
-        read_at,
-        fingerprint_len,
-        fingerprint,
-        data,
-    })
-}
-
-/// Reads little-endian integers off the front of a byte slice.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
-        let (taken, rest) = self.0.split_at_checked(len)?;
-        self.0 = rest;
-        Some(taken)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-}
+pub use recovery::{Recovery, RecoveryError, recover};
 
 #[cfg(test)]
 mod tests;
