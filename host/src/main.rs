@@ -1,13 +1,6 @@
 //! `video-delete-host`: runs the video-delete component with wasmtime,
 //! over HTTP (`serve`, `demo`) or through its typed export (`delete`).
 
-mod cli;
-mod demo;
-mod lock;
-mod sandbox;
-mod server;
-mod typed;
-
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,9 +10,10 @@ use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 use video_delete::DeleteError;
 
-use crate::cli::{Cli, Command, ComponentArgs};
-use crate::lock::QueueLock;
-use crate::sandbox::{GuestSettings, PoolLimits, Sandbox};
+use video_delete_host::cli::{Cli, Command, ComponentArgs};
+use video_delete_host::lock::QueueLock;
+use video_delete_host::sandbox::{self, GuestSettings, PoolLimits, Sandbox};
+use video_delete_host::{demo, server, typed};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
