@@ -124,7 +124,11 @@ impl Server {
             Ok(response) => response,
             Err(failure) => {
                 error!(%method, %path, video_id, error = %format!("{failure:#}"), "request failed");
-                let error = DeleteError::internal(format!("{failure:#}"));
+                // The cause may name host paths, which a client must not
+                // see; the log above carries it.
+                let error = DeleteError::internal(
+                    "the host failed to run the component; its log names the cause",
+                );
                 let body = video_delete::http::error_response(&error);
                 json_response(body)
             }
