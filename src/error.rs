@@ -33,6 +33,11 @@ pub enum DeleteError {
     )]
     Locked { lock_file: String, seconds: u64 },
 
+    /// A request that HTTP itself rejects, such as an HTTP/1.1 request
+    /// without a valid `Host` header.
+    #[error("Invalid request: {reason}.")]
+    InvalidRequest { reason: String },
+
     /// An API key is configured and the request did not carry it.
     #[error("Missing or invalid API key.")]
     Unauthorized,
@@ -57,7 +62,7 @@ impl DeleteError {
     /// The HTTP status code of this error.
     pub fn status(&self) -> u16 {
         match self {
-            DeleteError::Processing { .. } => 400,
+            DeleteError::Processing { .. } | DeleteError::InvalidRequest { .. } => 400,
             DeleteError::Unauthorized => 401,
             DeleteError::QueueMissing { .. }
             | DeleteError::NotFound { .. }
@@ -129,6 +134,11 @@ mod tests {
         assert_eq!(DeleteError::Processing { id: id() }.status(), 400);
         assert_eq!(DeleteError::internal("x").status(), 500);
         assert_eq!(DeleteError::Unauthorized.status(), 401);
+        let invalid = DeleteError::InvalidRequest {
+            reason: "no Host".into(),
+        };
+        assert_eq!(invalid.status(), 400);
+        assert_eq!(invalid.to_string(), "Invalid request: no Host.");
         let method = DeleteError::MethodNotAllowed {
             method: "GET".into(),
             path: "/v1/videos/x".into(),

@@ -124,11 +124,16 @@ fn authorize(config: &Config, authorization: &[Vec<u8>]) -> Result<(), DeleteErr
     let [value] = authorization else {
         return Err(DeleteError::Unauthorized);
     };
-    let expected = [b"Bearer ".as_slice(), key.as_bytes()].concat();
-    if constant_time_eq(value, &expected) {
-        Ok(())
-    } else {
-        Err(DeleteError::Unauthorized)
+    // The scheme name is case-insensitive in HTTP; the key is not.
+    const SCHEME: &[u8] = b"bearer ";
+    match value.split_at_checked(SCHEME.len()) {
+        Some((scheme, presented))
+            if scheme.eq_ignore_ascii_case(SCHEME)
+                && constant_time_eq(presented, key.as_bytes()) =>
+        {
+            Ok(())
+        }
+        _ => Err(DeleteError::Unauthorized),
     }
 }
 

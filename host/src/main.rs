@@ -150,5 +150,13 @@ fn read_api_key(path: &Path) -> anyhow::Result<String> {
             path.display()
         );
     }
+    // A header value cannot carry these, so such a key could never match.
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!(
+            "API key file {} contains whitespace or a control character inside the key; \
+             write the key as one word on one line",
+            path.display()
+        );
+    }
     Ok(key.to_string())
 }

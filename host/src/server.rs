@@ -31,6 +31,9 @@ use crate::sandbox::{Host, Sandbox};
 
 /// State shared by every connection.
 struct Server {
+    /// The address the server listens on, the authority of HTTP/1.0
+    /// requests that name none.
+    addr: SocketAddr,
     sandbox: Sandbox,
     proxy: ProxyPre<Host>,
     /// One permit per pooled instance, so a burst waits instead of failing.
@@ -61,6 +64,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let video_dir = sandbox.settings.video_dir.clone();
     let server = Arc::new(Server {
+        addr,
         proxy: ProxyPre::new(sandbox.pre.clone())
             .map_err(anyhow::Error::from)
             .context("the component does not export wasi:http/incoming-handler@0.2")?,
@@ -117,6 +121,13 @@ impl Server {
         let video_id = video_delete::http::route(method.as_str(), &path).ok();
         let video_id = video_id.as_deref().unwrap_or("-");
 
+        let request = match with_authority(request, self.addr) {
+            Ok(request) => request,
+            Err(error) => {
+                info!(%method, %path, status = error.status(), video_id, error = %error, "request rejected");
+                return json_response(video_delete::http::error_response(&error));
+            }
+        };
         let response = match self.run_guest(request).await {
             Ok(response) if response.status().is_server_error() => {
                 log_server_error(response, &method, &path, video_id).await
@@ -214,6 +225,31 @@ async fn log_server_error(
         .map_err(|never: Infallible| match never {})
         .boxed_unsync();
     Response::from_parts(parts, body)
+}
+
+/// Makes sure the request names its authority, which a WASI incoming
+/// request requires: an HTTP/1.0 request without `Host` gets the server's
+/// own address, and any other request without a valid one is rejected.
+fn with_authority(
+    mut request: Request<Incoming>,
+    addr: SocketAddr,
+) -> Result<Request<Incoming>, DeleteError> {
+    if request.uri().authority().is_some() {
+        return Ok(request);
+    }
+    match request.headers().get(hyper::header::HOST) {
+        Some(host) if host.to_str().is_ok_and(|host| !host.is_empty()) => Ok(request),
+        None if request.version() == hyper::Version::HTTP_10 => {
+            let host = hyper::header::HeaderValue::from_str(&addr.to_string())
+                .expect("a socket address is a valid header value");
+            request.headers_mut().insert(hyper::header::HOST, host);
+            Ok(request)
+        }
+        _ => Err(DeleteError::InvalidRequest {
+            reason: "the Host header is missing, empty or not ASCII; send Host: <address>"
+                .to_string(),
+        }),
+    }
 }
 
 fn json_response(response: video_delete::http::Response) -> Response<HyperOutgoingBody> {

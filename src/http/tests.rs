@@ -153,6 +153,18 @@ fn api_key_required_when_set() {
         Some("s3cret"),
     );
     assert_eq!(right.status, 200);
+    for scheme in ["bearer", "BEARER"] {
+        let value = format!("{scheme} s3cret").into_bytes();
+        let response = call("DELETE", "/v1/videos/a", &[value], Some("s3cret"));
+        assert_eq!(response.status, 200, "{scheme}");
+    }
+    let upper_key = call(
+        "DELETE",
+        "/v1/videos/a",
+        &[b"Bearer S3CRET".to_vec()],
+        Some("s3cret"),
+    );
+    assert_eq!(upper_key.status, 401);
 }
 
 #[test]

@@ -31,9 +31,11 @@ macro_rules! for_each_server {
 
 mod support;
 
+mod api_key;
 mod concurrency;
 mod host_cli;
 mod host_server;
 mod hostile_ids;
+mod hostile_requests;
 mod preservation;
 mod responses;

@@ -3,6 +3,7 @@
 
 pub mod bodies;
 pub mod client;
+pub mod exchange;
 pub mod lock;
 pub mod queue;
 pub mod server;

@@ -5,6 +5,7 @@
 //! so it never blocks on a full pipe, and every line is kept for tests that
 //! check the logs.
 
+use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -64,12 +65,19 @@ impl Server {
     }
 
     fn start_host(queue_dir: &Path) -> Server {
+        Server::start_host_with_args(queue_dir, &[])
+    }
+
+    /// Starts the host on `queue_dir` with `extra_args` after the flags it
+    /// always gets, and waits until it listens.
+    pub fn start_host_with_args(queue_dir: &Path, extra_args: &[&OsStr]) -> Server {
         let mut command = host_command();
         command
             .arg("serve")
             .arg("--video-dir")
             .arg(queue_dir)
-            .args(["--listen", "127.0.0.1:0"]);
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra_args);
         let mut server = Server::spawn(command);
         let line = server.wait_for_line("the host to listen", |line| line.contains(HOST_READY));
         let addr = line
@@ -82,6 +90,13 @@ impl Server {
     }
 
     fn start_wasmtime_serve(queue_dir: &Path) -> Server {
+        Server::start_wasmtime_serve_with_env(queue_dir, &[])
+    }
+
+    /// Starts `wasmtime serve` on `queue_dir` with `--env NAME=VALUE` for
+    /// each entry of `guest_env` after `VIDEO_DIR`, and waits until it
+    /// listens.
+    pub fn start_wasmtime_serve_with_env(queue_dir: &Path, guest_env: &[(&str, &str)]) -> Server {
         let wasmtime = find_wasmtime().unwrap_or_else(|| {
             panic!(
                 "wasmtime is not installed: neither ~/.cargo/bin/wasmtime nor wasmtime on PATH \
@@ -92,8 +107,11 @@ impl Server {
         command
             .args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
             .arg(format!("{}::/video", queue_dir.display()))
-            .args(["--env", "VIDEO_DIR=/video"])
-            .arg(COMPONENT);
+            .args(["--env", "VIDEO_DIR=/video"]);
+        for (name, value) in guest_env {
+            command.arg("--env").arg(format!("{name}={value}"));
+        }
+        command.arg(COMPONENT);
         let mut server = Server::spawn(command);
         let line = server.wait_for_line("wasmtime serve to listen", |line| {
             line.contains(WASMTIME_READY)

@@ -63,6 +63,17 @@ impl Tree {
 /// differ.
 #[track_caller]
 pub fn assert_tree_eq(actual: &Tree, expected: &Tree) {
+    let differences = differences(actual, expected);
+    assert!(
+        differences.is_empty(),
+        "the file system differs from the expected one:\n  {}",
+        differences.join("\n  ")
+    );
+}
+
+/// Describes each entry in which `actual` differs from `expected`, one line
+/// or block per entry; empty when the snapshots are equal.
+pub fn differences(actual: &Tree, expected: &Tree) -> Vec<String> {
     let mut differences = Vec::new();
     for (path, entry) in &expected.0 {
         match actual.0.get(path) {
@@ -78,11 +89,7 @@ pub fn assert_tree_eq(actual: &Tree, expected: &Tree) {
             differences.push(format!("unexpected {path:?}: {entry:?}"));
         }
     }
-    assert!(
-        differences.is_empty(),
-        "the file system differs from the expected one:\n  {}",
-        differences.join("\n  ")
-    );
+    differences
 }
 
 fn read_into(root: &Path, relative: &Path, entries: &mut BTreeMap<PathBuf, Entry>) {
