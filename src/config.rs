@@ -24,6 +24,9 @@ pub struct Config {
     /// The key every request must carry as `Authorization: Bearer <key>`,
     /// when set.
     pub api_key: Option<String>,
+    /// Whether the host holds the producer's `flock` on `job.txt` around
+    /// every call (`VIDEO_DELETE_HOST_FLOCK=1`, which the bundled host sets).
+    pub host_holds_flock: bool,
     /// Whether every step of a delete is synced to disk (`DURABILITY=sync`,
     /// the default) or left to the kernel (`DURABILITY=none`).
     pub durability: Durability,
@@ -59,6 +62,7 @@ impl Config {
             }
         };
         Ok(Config {
+            host_holds_flock: lookup("VIDEO_DELETE_HOST_FLOCK").as_deref() == Some("1"),
             durability,
             video_dir,
             model: lookup("MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_string()),

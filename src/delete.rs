@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::job_file::{Found, Scanner};
 use crate::journal::{self, Header, JOURNAL_FILE, Journal, Recovery, RecoveryError};
-use crate::queue_lock::QueueLock;
+use crate::queue_lock::{LOCK_FILE, LockError, QueueLock};
 use crate::{Config, DeleteError};
 
 /// Name of the queue file inside the queue directory.
@@ -71,18 +71,15 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
     if !queue_path.exists() {
         return Err(DeleteError::QueueMissing { id: id.to_string() });
     }
-    let _lock = QueueLock::acquire(dir)?;
+    let _lock = match QueueLock::acquire(dir, config.host_holds_flock) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(error)) => return Err(error),
+        Err(LockError::Unwritable(error)) => return look_up_unwritable(config, id, &error),
+    };
     recover_locked(config)?;
 
-    let (mut file, writable) = open_queue(&queue_path, id)?;
+    let mut file = open_queue(&queue_path, id, OpenMode::ReadWrite)?;
     let found = scan(&file, &queue_path, id, &config.separator)?;
-    if !writable {
-        return Err(DeleteError::internal(format!(
-            "{} cannot be written because the queue directory is read-only or not writable \
-             by this host; grant write access to it",
-            queue_path.display()
-        )));
-    }
 
     let header = Header {
         id: id.to_string(),
@@ -121,10 +118,17 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
 /// the id of its job. Takes the lock file like a delete.
 pub fn recover(config: &Config) -> Result<Option<String>, DeleteError> {
     let dir = &config.video_dir;
-    if !dir.join(JOURNAL_FILE).exists() && !dir.join(PENDING_DIR).exists() {
+    let leftovers = [JOURNAL_FILE, PENDING_DIR, LOCK_FILE];
+    if !leftovers.iter().any(|name| dir.join(name).exists()) {
         return Ok(None);
     }
-    let _lock = QueueLock::acquire(&config.video_dir)?;
+    let _lock = match QueueLock::acquire(dir, config.host_holds_flock) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(error)) => return Err(error),
+        Err(LockError::Unwritable(error)) => {
+            return Err(io_error("failed to create lock file in", dir, error));
+        }
+    };
     recover_locked(config)
 }
 
@@ -216,29 +220,44 @@ pub fn is_valid_id(id: &str) -> bool {
             .any(|c| c == '/' || c == '\\' || c == '\0' || c.is_control())
 }
 
-/// Opens `job.txt` read-write, or read-only when the directory cannot be
-/// written, so a lookup that changes nothing still gets its 404 or 400.
-/// The flag tells whether the file is writable.
-fn open_queue(path: &Path, id: &str) -> Result<(File, bool), DeleteError> {
-    match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(file) => Ok((file, true)),
+/// How `job.txt` is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenMode {
+    ReadOnly,
+    ReadWrite,
+}
+
+fn open_queue(path: &Path, id: &str, mode: OpenMode) -> Result<File, DeleteError> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .write(mode == OpenMode::ReadWrite)
+        .open(path);
+    match opened {
+        Ok(file) => Ok(file),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             Err(DeleteError::QueueMissing { id: id.to_string() })
         }
-        Err(error) if is_not_writable(&error) => File::open(path)
-            .map(|file| (file, false))
-            .map_err(|error| io_error("failed to open", path, error)),
         Err(error) => Err(io_error("failed to open", path, error)),
     }
 }
 
-/// Whether opening for writing failed only because writing is not allowed,
-/// so a read-only open can still serve a lookup.
-fn is_not_writable(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied
-    )
+/// Answers a delete in a queue directory that cannot be written: a lookup
+/// still gets its 404 or 400, and a job that exists gets a 500 naming the
+/// cause. No other instance can change the queue meanwhile, since none can
+/// create the lock file either.
+fn look_up_unwritable(
+    config: &Config,
+    id: &str,
+    cause: &io::Error,
+) -> Result<DeletedJob, DeleteError> {
+    let queue_path = config.video_dir.join(QUEUE_FILE);
+    let file = open_queue(&queue_path, id, OpenMode::ReadOnly)?;
+    scan(&file, &queue_path, id, &config.separator)?;
+    Err(DeleteError::internal(format!(
+        "the queue directory {} cannot be written ({cause}), so it is read-only, not writable \
+         by this host, or full; grant write access to it or free space",
+        config.video_dir.display()
+    )))
 }
 
 /// Reads `job.txt` once, line by line, and finds the target job.
@@ -280,11 +299,27 @@ fn remove_job_folder(path: &Path) -> Result<(), DeleteError> {
         } else {
             std::fs::remove_file(path)
         };
+        // An entry that vanishes mid-walk ends the walk with NotFound while
+        // the folder may still be there, so only its absence counts.
+        if is_gone(path) {
+            return Ok(());
+        }
         match removed {
-            Ok(()) => return Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Ok(()) if attempt < ATTEMPTS => {}
             Err(error)
-                if error.kind() == io::ErrorKind::DirectoryNotEmpty && attempt < ATTEMPTS => {}
+                if attempt < ATTEMPTS
+                    && matches!(
+                        error.kind(),
+                        io::ErrorKind::DirectoryNotEmpty | io::ErrorKind::NotFound
+                    ) => {}
+            Ok(()) => {
+                return Err(DeleteError::internal(format!(
+                    "removed the job from job.txt but job folder {} came back while it was \
+                     removed; left in it: {}; the next delete retries it",
+                    path.display(),
+                    describe_entries(path)
+                )));
+            }
             Err(error) => {
                 return Err(DeleteError::internal(format!(
                     "removed the job from job.txt but failed to remove job folder {}: {error}; \
@@ -296,6 +331,10 @@ fn remove_job_folder(path: &Path) -> Result<(), DeleteError> {
         }
     }
     unreachable!("the last attempt always returns")
+}
+
+fn is_gone(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_err_and(|error| error.kind() == io::ErrorKind::NotFound)
 }
 
 /// Names up to five entries of a directory, for an error message.

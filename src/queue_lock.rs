@@ -37,10 +37,25 @@ pub struct QueueLock {
     refreshed: Instant,
 }
 
+/// Why the lock file could not be taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another holder kept it for longer than [`MAX_WAIT`].
+    Busy(DeleteError),
+    /// The lock file cannot be created, so the queue directory cannot be
+    /// written: it is read-only, not writable by this host, or full.
+    Unwritable(io::Error),
+}
+
 impl QueueLock {
     /// Creates the lock file, waiting up to [`MAX_WAIT`] for another holder
     /// and taking over a stale one.
-    pub fn acquire(dir: &Path) -> Result<QueueLock, DeleteError> {
+    ///
+    /// `host_holds_flock` says that the host holds the producer's `flock` on
+    /// `job.txt` around this call. Another holder of the lock file then
+    /// cannot be alive, because it would hold that `flock` too, so an
+    /// existing lock file is taken over at once.
+    pub fn acquire(dir: &Path, host_holds_flock: bool) -> Result<QueueLock, LockError> {
         let path = dir.join(LOCK_FILE);
         let token = format!("{:016x}", RandomState::new().hash_one(SystemTime::now()));
         let started = Instant::now();
@@ -48,8 +63,12 @@ impl QueueLock {
         loop {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut file) => {
-                    file.write_all(token.as_bytes())
-                        .map_err(|error| lock_error(&path, error))?;
+                    if let Err(error) = file.write_all(token.as_bytes()) {
+                        // An empty lock file would block every later delete.
+                        drop(file);
+                        let _ = std::fs::remove_file(&path);
+                        return Err(LockError::Unwritable(error));
+                    }
                     return Ok(QueueLock {
                         file,
                         path,
@@ -58,16 +77,21 @@ impl QueueLock {
                     });
                 }
                 Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(error) => return Err(lock_error(&path, error)),
+                Err(error) => return Err(LockError::Unwritable(error)),
             }
-            if take_over_if_stale(&path, &token) {
+            let stale_after = if host_holds_flock {
+                Duration::ZERO
+            } else {
+                STALE_AFTER
+            };
+            if take_over_if_stale(&path, &token, stale_after) {
                 continue;
             }
             if started.elapsed() >= MAX_WAIT {
-                return Err(DeleteError::Locked {
+                return Err(LockError::Busy(DeleteError::Locked {
                     lock_file: path.display().to_string(),
                     seconds: MAX_WAIT.as_secs(),
-                });
+                }));
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
@@ -100,7 +124,7 @@ impl Drop for QueueLock {
 /// Moves a stale lock out of the way. Renaming it to a name of our own is
 /// atomic, so of several instances that find the same stale lock only one
 /// removes it.
-fn take_over_if_stale(path: &Path, token: &str) -> bool {
+fn take_over_if_stale(path: &Path, token: &str, stale_after: Duration) -> bool {
     let Ok(metadata) = std::fs::metadata(path) else {
         // Released between our attempt and now: try again at once.
         return true;
@@ -110,7 +134,7 @@ fn take_over_if_stale(path: &Path, token: &str) -> bool {
         .ok()
         .and_then(|modified| SystemTime::now().duration_since(modified).ok())
         .unwrap_or_default();
-    if age < STALE_AFTER {
+    if age < stale_after {
         return false;
     }
     let aside = path.with_extension(format!("lock.stale-{token}"));
@@ -124,11 +148,4 @@ fn read_token(path: &Path) -> Option<String> {
     let mut token = String::new();
     File::open(path).ok()?.read_to_string(&mut token).ok()?;
     Some(token)
-}
-
-fn lock_error(path: &Path, error: io::Error) -> DeleteError {
-    DeleteError::internal(format!(
-        "failed to create lock file {}: {error}",
-        path.display()
-    ))
 }

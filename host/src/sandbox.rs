@@ -131,6 +131,8 @@ impl Sandbox {
             .env("MODEL", &settings.model)
             .env("SEP", &settings.separator)
             .env("DURABILITY", settings.durability)
+            // Every call runs under the producer's flock on job.txt.
+            .env("VIDEO_DELETE_HOST_FLOCK", "1")
             .inherit_stderr()
             .allow_tcp(false)
             .allow_udp(false)

@@ -28,6 +28,7 @@ impl Queue {
             separator: b"$###$".to_vec(),
             api_key: None,
             durability: crate::journal::Durability::Sync,
+            host_holds_flock: false,
         };
         Queue { dir, config }
     }
@@ -341,4 +342,16 @@ fn folder_error_names_leftovers() {
         describe_entries(&dir.path().join("missing")),
         "nothing that can be listed"
     );
+}
+
+#[test]
+fn leftover_lock_taken_under_host_flock() {
+    let mut queue = Queue::new(Some(&line("video_1_1000", "completed")));
+    std::fs::write(queue.path(crate::queue_lock::LOCK_FILE), "0123456789abcdef").unwrap();
+    queue.config.host_holds_flock = true;
+
+    queue.delete("video_1_1000").unwrap();
+
+    assert_eq!(queue.job_txt(), "");
+    assert!(!queue.path(crate::queue_lock::LOCK_FILE).exists());
 }

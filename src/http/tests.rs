@@ -10,6 +10,7 @@ fn config(api_key: Option<&str>) -> Config {
         separator: b"$###$".to_vec(),
         api_key: api_key.map(str::to_string),
         durability: crate::journal::Durability::Sync,
+        host_holds_flock: false,
     }
 }
 

@@ -49,6 +49,7 @@ fn case() -> Case {
         separator: b"$###$".to_vec(),
         api_key: None,
         durability: Durability::Sync,
+        host_holds_flock: false,
     };
     Case {
         dir,
