@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::job_file::{Found, Scanner};
+use crate::job_file::{Found, MAX_LINE_BYTES, Scanner};
 use crate::journal::{self, Header, JOURNAL_FILE, Journal, Recovery, RecoveryError};
 use crate::queue_lock::{LOCK_FILE, LockError, QueueLock};
 use crate::{Config, DeleteError};
@@ -267,17 +267,42 @@ fn scan(file: &File, path: &Path, id: &str, separator: &[u8]) -> Result<Found, D
     let mut line = Vec::new();
     let mut offset = 0;
     loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
+        let len = read_line_bounded(&mut reader, &mut line)
             .map_err(|error| io_error("failed to read", path, error))?;
-        if read == 0 {
+        if len == 0 {
             break;
         }
-        scanner.push(offset, &line);
-        offset += read as u64;
+        if len == line.len() as u64 {
+            scanner.push(offset, &line);
+        } else {
+            scanner.push_long(len, &line);
+        }
+        offset += len;
     }
     scanner.finish()
+}
+
+/// Reads the next line into `line`, keeping at most [`MAX_LINE_BYTES`] of
+/// it so one huge line cannot grow memory, and returns its full length.
+fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<u64> {
+    line.clear();
+    let mut len = 0;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(len);
+        }
+        let newline = available.iter().position(|byte| *byte == b'\n');
+        let chunk = newline.map_or(available, |at| &available[..=at]);
+        let keep = MAX_LINE_BYTES.saturating_sub(line.len()).min(chunk.len());
+        line.extend_from_slice(&chunk[..keep]);
+        let consumed = chunk.len();
+        reader.consume(consumed);
+        len += consumed as u64;
+        if newline.is_some() {
+            return Ok(len);
+        }
+    }
 }
 
 /// Removes the job folder: a directory recursively, a link or file as it

@@ -24,6 +24,10 @@ const TAIL_FIELDS: usize = FIELD_COUNT - 4;
 /// The statuses the service writes in field 1.
 const STATUSES: [&[u8]; 4] = [b"queued", b"processing", b"completed", b"error"];
 
+/// The longest line the scanner reads whole. A longer line keeps only its
+/// first bytes, enough to tell whether it belongs to the target job.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// The largest split job the scanner joins, so a long run of unparseable
 /// lines after a truncated line cannot grow memory without bound.
 const MAX_SPLIT_JOB_BYTES: usize = 1 << 20;
@@ -134,6 +138,27 @@ impl<'a> Scanner<'a> {
                 record: record.to_vec(),
             });
         }
+    }
+
+    /// Takes the next physical line when it is longer than
+    /// [`MAX_LINE_BYTES`]: `len` is its length and `prefix` its start. Such a
+    /// line is never removed; one of the target id fails the delete.
+    pub fn push_long(&mut self, len: u64, prefix: &[u8]) {
+        self.line_number += 1;
+        if let Some(split) = self.split.take() {
+            self.reject_split(&split);
+        }
+        if !self.has_target_id(prefix) {
+            return;
+        }
+        if self.status(prefix) == Some(b"processing".as_slice()) {
+            self.processing = true;
+        }
+        self.malformed.get_or_insert(format!(
+            "line {} of job.txt has id {} but is {len} bytes long, longer than the {} bytes \
+             a job line may have, so fix or remove that line by hand",
+            self.line_number, self.id, MAX_LINE_BYTES
+        ));
     }
 
     /// Ends the scan and returns the target job's spans.

@@ -355,3 +355,37 @@ fn leftover_lock_taken_under_host_flock() {
     assert_eq!(queue.job_txt(), "");
     assert!(!queue.path(crate::queue_lock::LOCK_FILE).exists());
 }
+
+#[test]
+fn huge_other_line_is_kept() {
+    let huge = format!("{}\n", "x".repeat(3 * crate::job_file::MAX_LINE_BYTES));
+    let content = [
+        line("video_1_1000", "completed"),
+        huge.clone(),
+        line("video_2_2000", "queued"),
+    ]
+    .concat();
+    let queue = Queue::new(Some(&content));
+    queue.delete("video_1_1000").unwrap();
+    assert_eq!(
+        queue.job_txt(),
+        [huge, line("video_2_2000", "queued")].concat()
+    );
+}
+
+#[test]
+fn huge_target_line_changes_nothing() {
+    let huge = line("video_1_1000", "completed").replace("prompt of", &"p".repeat(2 << 20));
+    let content = [huge, line("video_2_2000", "queued")].concat();
+    let queue = Queue::new(Some(&content));
+    let error = queue.delete("video_1_1000").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "Internal server error: line 1 of job.txt has id video_1_1000 but is {} bytes long, \
+             longer than the 1048576 bytes a job line may have, so fix or remove that line by hand",
+            content.find('\n').unwrap() + 1
+        )
+    );
+    assert_eq!(queue.job_txt(), content);
+}
