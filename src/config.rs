@@ -65,7 +65,9 @@ impl Config {
             host_holds_flock: lookup("VIDEO_DELETE_HOST_FLOCK").as_deref() == Some("1"),
             durability,
             video_dir,
-            model: lookup("MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            model: lookup("MODEL")
+                .filter(|model| !model.is_empty())
+                .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
             separator: separator.into_bytes(),
             api_key: lookup("API_KEY").filter(|key| !key.is_empty()),
         })

@@ -238,11 +238,12 @@ impl<'a> Scanner<'a> {
 
     fn has_target_id(&self, record: &[u8]) -> bool {
         let id = self.id.as_bytes();
-        // An id that contains the separator is no line's first field.
+        // The id must be the whole first field: the line's first separator
+        // comes right after it. An id that contains the separator is no
+        // line's first field.
         !self.id_contains_separator
-            && record.len() >= id.len() + self.separator.len()
             && record.starts_with(id)
-            && record[id.len()..].starts_with(self.separator)
+            && find(record, self.separator) == Some(id.len())
     }
 
     fn status<'r>(&self, record: &'r [u8]) -> Option<&'r [u8]> {

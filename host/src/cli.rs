@@ -56,11 +56,14 @@ pub struct ComponentArgs {
     pub durability: Durability,
 
     /// Maximum component instances alive at once; later requests wait.
-    #[arg(long, default_value_t = 64, value_name = "COUNT")]
+    #[arg(long, default_value_t = 64, value_name = "COUNT",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_instances: u32,
 
-    /// Maximum linear memory of one instance, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    /// Maximum linear memory of one instance, in MiB. A delete needs about
+    /// 6 MiB whatever the queue's size.
+    #[arg(long, default_value_t = 64, value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(8..=4096))]
     pub max_memory_mib: u64,
 }
 

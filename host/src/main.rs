@@ -90,15 +90,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Finishes a delete that a crash interrupted, under the producer's lock,
-/// before the first request.
+/// before the first request. A recovery that fails is logged and the host
+/// starts anyway, because every delete repeats it and reports the failure.
 fn recover_queue(runtime: &tokio::runtime::Runtime, sandbox: &Sandbox) -> anyhow::Result<()> {
     let queue_path = sandbox
         .settings
         .video_dir
         .join(video_delete::delete::QUEUE_FILE);
     let lock = QueueLock::acquire_blocking(&queue_path)?;
-    if let Some(id) = runtime.block_on(typed::recover(sandbox))? {
-        tracing::warn!(video_id = %id, "finished a delete that a crash interrupted");
+    match runtime.block_on(typed::recover(sandbox))? {
+        Ok(Some(id)) => {
+            tracing::warn!(video_id = %id, "finished a delete that a crash interrupted")
+        }
+        Ok(None) => {}
+        // Every delete repeats the recovery and answers 500 with this
+        // message until an operator acts, so the host still serves.
+        Err(message) => tracing::error!(error = %message, "failed to recover the queue"),
     }
     drop(lock);
     Ok(())
@@ -115,7 +122,18 @@ fn exit_code(error: &DeleteError) -> u8 {
 
 fn load_sandbox(video_dir: &Path, args: &ComponentArgs) -> anyhow::Result<Sandbox> {
     let video_dir = sandbox::check_video_dir(video_dir)?;
-    let api_key = args.api_key_file.as_deref().map(read_api_key).transpose()?;
+    if args.separator.is_empty() {
+        bail!("--separator (or SEP) is empty; pass the field separator of job.txt, such as $###$");
+    }
+    let api_key = match args.api_key_file.as_deref() {
+        Some(path) => Some(read_api_key(path)?),
+        // The environment, unlike the command line, keeps a secret out of
+        // `ps`, so the component's own variable works for the host too.
+        None => match std::env::var("API_KEY") {
+            Ok(key) if !key.trim().is_empty() => Some(check_api_key(key.trim(), "API_KEY")?),
+            _ => None,
+        },
+    };
     let settings = GuestSettings {
         video_dir,
         model: args.model.clone(),
@@ -143,19 +161,19 @@ fn read_api_key(path: &Path) -> anyhow::Result<String> {
             path.display()
         )
     })?;
-    let key = content.trim();
+    check_api_key(content.trim(), &format!("API key file {}", path.display()))
+}
+
+/// Rejects a key that no `Authorization` header could carry. `source`
+/// names where the key came from, for the message.
+fn check_api_key(key: &str, source: &str) -> anyhow::Result<String> {
     if key.is_empty() {
-        bail!(
-            "API key file {} is empty; write the key into it or omit --api-key-file",
-            path.display()
-        );
+        bail!("{source} is empty; write the key into it or omit --api-key-file");
     }
-    // A header value cannot carry these, so such a key could never match.
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
         bail!(
-            "API key file {} contains whitespace or a control character inside the key; \
-             write the key as one word on one line",
-            path.display()
+            "{source} contains whitespace or a control character inside the key; \
+             write the key as one word on one line"
         );
     }
     Ok(key.to_string())

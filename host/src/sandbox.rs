@@ -92,8 +92,9 @@ impl Sandbox {
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{} is not a valid WebAssembly component; rebuild it with \
-                 cargo build --release --target wasm32-wasip2",
+                    "failed to compile component {}; if the cause names the pooling allocator, \
+                 raise --max-memory-mib, otherwise rebuild the component with \
+                 cargo build --release --lib -p video-delete --target wasm32-wasip2",
                     component_path.display()
                 )
             })?;

@@ -63,6 +63,7 @@ pub async fn serve(
     let listener = TcpListener::from_std(listener)?;
     let addr = listener.local_addr()?;
     let video_dir = sandbox.settings.video_dir.clone();
+    let sandbox_requires_key = sandbox.settings.api_key.is_some();
     let server = Arc::new(Server {
         addr,
         proxy: ProxyPre::new(sandbox.pre.clone())
@@ -72,7 +73,12 @@ pub async fn serve(
         instances: Semaphore::new(max_instances as usize),
         sandbox,
     });
-    info!(listen = %addr, video_dir = %video_dir.display(), "serving DELETE /v1/videos/{{video_id}}");
+    let api_key = if sandbox_requires_key {
+        "required"
+    } else {
+        "none"
+    };
+    info!(listen = %addr, video_dir = %video_dir.display(), api_key = %api_key, "serving DELETE /v1/videos/{{video_id}}");
 
     let graceful = GracefulShutdown::new();
     let shutdown = shutdown_signal();

@@ -32,9 +32,11 @@ pub async fn delete_video(
     Ok(result.map_err(|error| to_delete_error(video_id, error)))
 }
 
-/// Calls `recover` once in a fresh instance and returns the id of the job
-/// whose interrupted delete it finished, if any.
-pub async fn recover(sandbox: &Sandbox) -> anyhow::Result<Option<String>> {
+/// Calls `recover` once in a fresh instance. The outer error is a host
+/// failure; the inner one is the component's message when an interrupted
+/// delete cannot be finished, and the `Ok` value is the id of the job whose
+/// delete it finished, if any.
+pub async fn recover(sandbox: &Sandbox) -> anyhow::Result<Result<Option<String>, String>> {
     let (mut store, instance) = instantiate(sandbox).await?;
     let result = instance
         .video_delete_queue_delete()
@@ -42,15 +44,12 @@ pub async fn recover(sandbox: &Sandbox) -> anyhow::Result<Option<String>> {
         .await
         .map_err(anyhow::Error::from)
         .context("the component trapped")?;
-    result.map_err(|error| {
-        let message = match error {
-            WitError::QueueMissing(message)
-            | WitError::NotFound(message)
-            | WitError::Processing(message)
-            | WitError::Internal(message) => message,
-        };
-        anyhow::anyhow!("failed to recover the queue: {message}")
-    })
+    Ok(result.map_err(|error| match error {
+        WitError::QueueMissing(message)
+        | WitError::NotFound(message)
+        | WitError::Processing(message)
+        | WitError::Internal(message) => message,
+    }))
 }
 
 /// Makes a fresh instance of the typed world.

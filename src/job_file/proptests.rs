@@ -614,7 +614,6 @@ fn id_with_separator_is_not_found() {
 // after the id, not for the line's first separator, so the overlapping
 // match counts. No id the service issues contains `$`.
 #[test]
-#[ignore = "the scanner matches an id whose end overlaps the line's first separator"]
 fn id_overlapping_separator_is_not_found() {
     // The first field is "video_1"; "video_1$###" is followed by "$###$"
     // only because the separators overlap at the '$' they share.

@@ -41,7 +41,7 @@ fn startup_log_names_address_and_directory() {
         without_timestamp(&line),
         format!(
             "INFO video_delete_host::server: serving DELETE /v1/videos/{{video_id}} listen={} \
-             video_dir={}",
+             video_dir={} api_key=none",
             server.addr(),
             queue.dir().canonicalize().unwrap().display()
         )
