@@ -29,6 +29,9 @@ pub const PENDING_DIR: &str = ".video-delete.pending";
 /// id may start with it.
 const RESERVED_PREFIX: &str = ".video-delete";
 
+/// Lines between two calls of a scan's progress callback.
+const PROGRESS_EVERY_LINES: u64 = 4096;
+
 /// Bytes read at a time while scanning.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -71,15 +74,17 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
     if !queue_path.exists() {
         return Err(DeleteError::QueueMissing { id: id.to_string() });
     }
-    let _lock = match QueueLock::acquire(dir, config.host_holds_flock) {
+    let mut lock = match QueueLock::acquire(dir, config.host_holds_flock) {
         Ok(lock) => lock,
         Err(LockError::Busy(error)) => return Err(error),
         Err(LockError::Unwritable(error)) => return look_up_unwritable(config, id, &error),
     };
-    recover_locked(config)?;
+    recover_locked(config, &mut lock)?;
 
     let mut file = open_queue(&queue_path, id, OpenMode::ReadWrite)?;
-    let found = scan(&file, &queue_path, id, &config.separator)?;
+    let found = scan(&file, &queue_path, id, &config.separator, &mut || {
+        lock.refresh()
+    })?;
 
     let header = Header {
         id: id.to_string(),
@@ -93,8 +98,10 @@ pub fn delete_video(config: &Config, id: &str) -> Result<DeletedJob, DeleteError
     let mut journal = Journal::create(dir, header, config.durability)
         .map_err(|error| io_error("failed to create journal", &journal_path, error))?;
     let first = found.spans[0].start;
-    journal::shift_and_truncate(&mut journal, &mut file, first, first)
-        .map_err(|error| io_error("failed to rewrite", &queue_path, error))?;
+    journal::shift_and_truncate(&mut journal, &mut file, first, first, &mut || {
+        lock.refresh()
+    })
+    .map_err(|error| io_error("failed to rewrite", &queue_path, error))?;
     drop(file);
     finish_folder(dir, journal)?;
 
@@ -122,20 +129,22 @@ pub fn recover(config: &Config) -> Result<Option<String>, DeleteError> {
     if !leftovers.iter().any(|name| dir.join(name).exists()) {
         return Ok(None);
     }
-    let _lock = match QueueLock::acquire(dir, config.host_holds_flock) {
+    let mut lock = match QueueLock::acquire(dir, config.host_holds_flock) {
         Ok(lock) => lock,
         Err(LockError::Busy(error)) => return Err(error),
         Err(LockError::Unwritable(error)) => {
             return Err(io_error("failed to create lock file in", dir, error));
         }
     };
-    recover_locked(config)
+    recover_locked(config, &mut lock)
 }
 
-fn recover_locked(config: &Config) -> Result<Option<String>, DeleteError> {
+fn recover_locked(config: &Config, lock: &mut QueueLock) -> Result<Option<String>, DeleteError> {
     let dir = &config.video_dir;
     let journal_path = dir.join(JOURNAL_FILE);
-    let recovered = journal::recover(dir, &dir.join(QUEUE_FILE), config.durability);
+    let recovered = journal::recover(dir, &dir.join(QUEUE_FILE), config.durability, &mut || {
+        lock.refresh()
+    });
     retry_pending_folders(dir);
     match recovered {
         Ok(Recovery::Clean) => Ok(None),
@@ -252,7 +261,7 @@ fn look_up_unwritable(
 ) -> Result<DeletedJob, DeleteError> {
     let queue_path = config.video_dir.join(QUEUE_FILE);
     let file = open_queue(&queue_path, id, OpenMode::ReadOnly)?;
-    scan(&file, &queue_path, id, &config.separator)?;
+    scan(&file, &queue_path, id, &config.separator, &mut || {})?;
     Err(DeleteError::internal(format!(
         "the queue directory {} cannot be written ({cause}), so it is read-only, not writable \
          by this host, or full; grant write access to it or free space",
@@ -261,11 +270,20 @@ fn look_up_unwritable(
 }
 
 /// Reads `job.txt` once, line by line, and finds the target job.
-fn scan(file: &File, path: &Path, id: &str, separator: &[u8]) -> Result<Found, DeleteError> {
+/// `on_progress` runs every [`PROGRESS_EVERY_LINES`] lines, so a long scan
+/// can keep its lock fresh.
+fn scan(
+    file: &File,
+    path: &Path,
+    id: &str,
+    separator: &[u8],
+    on_progress: &mut dyn FnMut(),
+) -> Result<Found, DeleteError> {
     let mut reader = BufReader::with_capacity(READ_BUFFER, file);
     let mut scanner = Scanner::new(id, separator);
     let mut line = Vec::new();
     let mut offset = 0;
+    let mut lines: u64 = 0;
     loop {
         let len = read_line_bounded(&mut reader, &mut line)
             .map_err(|error| io_error("failed to read", path, error))?;
@@ -278,6 +296,10 @@ fn scan(file: &File, path: &Path, id: &str, separator: &[u8]) -> Result<Found, D
             scanner.push_long(len, &line);
         }
         offset += len;
+        lines += 1;
+        if lines.is_multiple_of(PROGRESS_EVERY_LINES) {
+            on_progress();
+        }
     }
     scanner.finish()
 }

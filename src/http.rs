@@ -35,7 +35,7 @@ pub fn handle(
     delete: impl FnOnce(&Config, &str) -> Result<DeletedJob, DeleteError>,
 ) -> Response {
     let result = config.and_then(|config| {
-        authorize(&config, request.authorization)?;
+        authorize(config.api_key.as_deref(), request.authorization)?;
         let id = route(request.method, request.path_with_query)?;
         delete(&config, &id)
     });
@@ -117,8 +117,9 @@ pub fn percent_decode(segment: &str) -> Vec<u8> {
 }
 
 /// Checks `Authorization: Bearer <key>` when a key is configured.
-fn authorize(config: &Config, authorization: &[Vec<u8>]) -> Result<(), DeleteError> {
-    let Some(key) = &config.api_key else {
+/// `authorization` holds every `Authorization` header value, in order.
+pub fn authorize(api_key: Option<&str>, authorization: &[Vec<u8>]) -> Result<(), DeleteError> {
+    let Some(key) = api_key else {
         return Ok(());
     };
     let [value] = authorization else {

@@ -66,6 +66,9 @@ struct SplitJob {
     line_number: u64,
     spans: Vec<Range<u64>>,
     record: Vec<u8>,
+    /// Separators in `record`, kept as lines join so each line is counted
+    /// once.
+    separators: usize,
 }
 
 /// Finds every line of one job id, fed one physical line at a time.
@@ -113,7 +116,8 @@ impl<'a> Scanner<'a> {
                 split.record.push(b'\n');
                 split.record.extend_from_slice(record);
                 split.spans.push(span);
-                if self.count_separators(&split.record) >= FIELD_COUNT - 1 {
+                split.separators += self.count_separators(record);
+                if split.separators >= FIELD_COUNT - 1 {
                     self.accept(split.line_number, split.spans, &split.record);
                 } else {
                     self.split = Some(split);
@@ -136,6 +140,7 @@ impl<'a> Scanner<'a> {
                 line_number: self.line_number,
                 spans: vec![span],
                 record: record.to_vec(),
+                separators: self.count_separators(record),
             });
         }
     }

@@ -207,16 +207,21 @@ pub fn shift_and_truncate(
     queue: &mut File,
     mut write_at: u64,
     mut read_at: u64,
+    on_progress: &mut dyn FnMut(),
 ) -> io::Result<u64> {
     let mut end = queue.seek(SeekFrom::End(0))?;
     let spans = journal.header.spans.clone();
     let mut buffer = vec![0; CHUNK_SIZE];
+    // Spans are sorted, so one cursor walks them once.
+    let mut next_span = spans.partition_point(|span| span.end <= read_at);
     loop {
         // Skip removed bytes; bytes after the last span, including lines
         // appended after a crash, are all kept.
-        while let Some(span) = spans.iter().find(|span| span.contains(&read_at)) {
-            read_at = span.end;
+        while let Some(span) = spans.get(next_span).filter(|span| span.start <= read_at) {
+            read_at = read_at.max(span.end);
+            next_span += 1;
         }
+        on_progress();
         if read_at >= end {
             // A producer that does not share our lock may have appended
             // meanwhile; those bytes move too. Only an append between this
@@ -233,10 +238,7 @@ pub fn shift_and_truncate(
             end = now;
             continue;
         }
-        let region_end = spans
-            .iter()
-            .find(|span| span.start > read_at)
-            .map_or(end, |span| span.start);
+        let region_end = spans.get(next_span).map_or(end, |span| span.start);
         let len = CHUNK_SIZE.min((region_end - read_at) as usize);
         read_exact_at(queue, read_at, &mut buffer[..len])?;
         let after = read_at + len as u64;

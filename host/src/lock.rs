@@ -4,6 +4,9 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -13,31 +16,58 @@ pub struct QueueLock {
 }
 
 impl QueueLock {
-    /// Waits for the lock on `queue_path` on a blocking thread, so a wait
-    /// never stalls the async runtime's workers.
+    /// Waits up to `max_wait` for the lock on `queue_path`, on a blocking
+    /// thread, so a wait never stalls the async runtime's workers.
     ///
-    /// Returns `None` when the file does not exist: the component then
-    /// reports the missing queue, and nothing creates the file.
-    pub async fn acquire(queue_path: PathBuf) -> anyhow::Result<Option<QueueLock>> {
-        tokio::task::spawn_blocking(move || Self::acquire_blocking(&queue_path))
-            .await
-            .context("the lock task failed")?
+    /// Returns `Ok(None)` when the file does not exist: the component then
+    /// reports the missing queue, and nothing creates the file. Returns
+    /// `Err(Timeout)` when the producer held the lock for all of `max_wait`.
+    pub async fn acquire_within(
+        queue_path: PathBuf,
+        max_wait: Duration,
+    ) -> anyhow::Result<Result<Option<QueueLock>, Timeout>> {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let task = tokio::task::spawn_blocking({
+            let abandoned = abandoned.clone();
+            move || {
+                let lock = Self::acquire_blocking(&queue_path)?;
+                // A lock that arrives after the caller gave up is released
+                // at once, so the producer is not kept waiting.
+                Ok(lock.filter(|_| !abandoned.load(Ordering::SeqCst)))
+            }
+        });
+        match tokio::time::timeout(max_wait, task).await {
+            Ok(joined) => joined.context("the lock task failed")?.map(Ok),
+            Err(_) => {
+                abandoned.store(true, Ordering::SeqCst);
+                Ok(Err(Timeout))
+            }
+        }
     }
 
     /// Blocks until the lock on `queue_path` is held.
     pub fn acquire_blocking(queue_path: &Path) -> anyhow::Result<Option<QueueLock>> {
-        let file = match File::open(queue_path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("failed to open {}", queue_path.display()));
-            }
+        let Some(file) = open(queue_path)? else {
+            return Ok(None);
         };
         // `File::lock` is `flock(LOCK_EX)` on Linux, the call the producer
         // makes, so the two exclude each other.
         file.lock()
             .with_context(|| format!("failed to lock {}", queue_path.display()))?;
         Ok(Some(QueueLock { _file: file }))
+    }
+}
+
+/// The producer held the lock for the whole wait.
+#[derive(Debug)]
+pub struct Timeout;
+
+fn open(queue_path: &Path) -> anyhow::Result<Option<File>> {
+    match File::open(queue_path) {
+        Ok(file) => Ok(Some(file)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => {
+            Err(error).with_context(|| format!("failed to open {}", queue_path.display()))
+        }
     }
 }

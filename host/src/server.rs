@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
@@ -26,8 +26,17 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::lock::QueueLock;
+use crate::lock::{QueueLock, Timeout};
 use crate::sandbox::{Host, Sandbox};
+
+/// How long a delete waits for the producer's flock before it answers 500.
+const QUEUE_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send its request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// State shared by every connection.
 struct Server {
@@ -98,7 +107,10 @@ pub async fn serve(
                     let server = server.clone();
                     async move { Ok::<_, Infallible>(server.handle(request).await) }
                 });
-                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
@@ -113,7 +125,15 @@ pub async fn serve(
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!(
+            seconds = SHUTDOWN_GRACE.as_secs(),
+            "requests still in flight after the grace period; exiting"
+        );
+    }
     info!("shut down");
     Ok(())
 }
@@ -161,18 +181,48 @@ impl Server {
         response
     }
 
+    /// Whether the request is a DELETE of a video that passes the API key
+    /// check, the only kind the component carries out.
+    fn takes_queue_lock(&self, request: &Request<Incoming>) -> bool {
+        let authorization: Vec<Vec<u8>> = request
+            .headers()
+            .get_all(hyper::header::AUTHORIZATION)
+            .iter()
+            .map(|value| value.as_bytes().to_vec())
+            .collect();
+        video_delete::http::route(request.method().as_str(), request.uri().path()).is_ok()
+            && video_delete::http::authorize(
+                self.sandbox.settings.api_key.as_deref(),
+                &authorization,
+            )
+            .is_ok()
+    }
+
     /// Runs the request through a fresh instance. A DELETE holds the queue
     /// lock from before the guest reads `job.txt` until it has returned.
     async fn run_guest(
         &self,
         request: Request<Incoming>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
-        let _permit = self.instances.acquire().await?;
-        let lock = if request.method() == Method::DELETE {
-            QueueLock::acquire(self.queue_path.clone()).await?
+        // Only a delete the component would carry out takes the producer's
+        // lock: a request for another path, or without the API key, never
+        // makes the producer wait. The lock comes before the instance permit,
+        // so deletes waiting for it leave instances to other requests.
+        let lock = if self.takes_queue_lock(&request) {
+            match QueueLock::acquire_within(self.queue_path.clone(), QUEUE_LOCK_WAIT).await? {
+                Ok(lock) => lock,
+                Err(Timeout) => {
+                    let error = DeleteError::Locked {
+                        lock_file: "job.txt (the producer's flock)".to_string(),
+                        seconds: QUEUE_LOCK_WAIT.as_secs(),
+                    };
+                    return Ok(json_response(video_delete::http::error_response(&error)));
+                }
+            }
         } else {
             None
         };
+        let _permit = self.instances.acquire().await?;
 
         let mut store: Store<Host> = self.sandbox.new_store()?;
         let proxy = self.proxy.instantiate_async(&mut store).await?;

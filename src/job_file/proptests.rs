@@ -3,7 +3,7 @@
 //! scanner, and arbitrary bytes against the invariants of the spans.
 //!
 //! Failure persistence is off, so a failing case is printed but no file is
-//! written into the source tree; rerun it by pasting the printed input into
+//! written into the source tree. To rerun one, paste the printed input into
 //! a unit test.
 
 use proptest::prelude::*;
@@ -27,7 +27,7 @@ const ID_POOL: [&str; 6] = [
     "video_1764790000_4821",
 ];
 
-/// The statuses the service writes, weighted so that most generated jobs
+/// Generates the statuses the service writes, weighted so that most generated jobs
 /// can be deleted.
 fn status_strategy() -> impl Strategy<Value = &'static str> {
     prop_oneof![
@@ -56,7 +56,7 @@ struct JobValues {
 }
 
 impl JobValues {
-    /// All 18 fields, with the prompt at index 3.
+    /// Returns all 18 fields, with the prompt at index 3.
     fn fields(&self, prompt: &str) -> Vec<String> {
         vec![
             self.id.clone(),
@@ -136,7 +136,7 @@ impl Segment {
         }
     }
 
-    /// The bytes of the segment, ending with its line ending.
+    /// Renders the segment, ending with its line ending.
     fn render(&self) -> Vec<u8> {
         let (text, crlf) = match self {
             Segment::Full { job, prompt, crlf } => {
@@ -169,7 +169,8 @@ struct Queue {
 }
 
 impl Queue {
-    /// The file content, and the byte range of each segment in it.
+    /// Renders the file content and returns it with the byte range of each
+    /// segment.
     fn render(&self) -> (Vec<u8>, Vec<Range<usize>>) {
         let mut content = Vec::new();
         let mut ranges = Vec::new();
@@ -284,7 +285,7 @@ fn prompt_strategy() -> impl Strategy<Value = String> {
 }
 
 /// Bytes of a junk line: anything but `\n`, and `$` replaced so that the
-/// line never holds the separator.
+/// line never contains the separator.
 fn junk_strategy() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..40).prop_map(|mut bytes| {
         for byte in &mut bytes {
@@ -323,7 +324,7 @@ fn queue_strategy() -> impl Strategy<Value = Queue> {
         })
 }
 
-/// A queue and an id to delete: usually one of the queue's ids, sometimes
+/// Generates a queue and an id to delete: usually one of the queue's ids, sometimes
 /// any id of the pool or none at all.
 fn queue_and_id() -> impl Strategy<Value = (Queue, String)> {
     (queue_strategy(), any::<prop::sample::Index>(), 0..6u8).prop_map(|(queue, index, pick)| {
@@ -338,7 +339,8 @@ fn queue_and_id() -> impl Strategy<Value = (Queue, String)> {
     })
 }
 
-/// The bytes before the first separator of a line, or the whole line.
+/// Returns the bytes before the first separator of a line, or the whole
+/// line.
 fn first_field<'l>(line: &'l [u8], separator: &[u8]) -> &'l [u8] {
     match find(line, separator) {
         Some(at) => &line[..at],
@@ -432,17 +434,12 @@ fn queue_like_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Any id the scanner may be asked for, including ids made of separator
-/// characters, except ids whose end overlaps a following separator (see
-/// `id_overlapping_separator_is_not_found`).
+/// characters.
 fn any_id() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(ID_POOL.as_slice()).prop_map(str::to_string),
         1 => "[a-z0-9_$#\r]{1,12}",
     ]
-    .prop_filter("the id overlaps the separator after it", |id| {
-        let line = format!("{id}{SEP}");
-        id.contains(SEP) || find(line.as_bytes(), SEP.as_bytes()) == Some(id.len())
-    })
 }
 
 proptest! {
@@ -610,9 +607,6 @@ fn id_with_separator_is_not_found() {
 
 /// An id that ends in the start of the separator, on a line where the
 /// separator after the id overlaps an earlier one, is not the first field.
-// NOTE: fails today: `Scanner::has_target_id` checks for the separator right
-// after the id, not for the line's first separator, so the overlapping
-// match counts. No id the service issues contains `$`.
 #[test]
 fn id_overlapping_separator_is_not_found() {
     // The first field is "video_1"; "video_1$###" is followed by "$###$"

@@ -44,6 +44,7 @@ pub fn recover(
     dir: &Path,
     queue_path: &Path,
     durability: Durability,
+    on_progress: &mut dyn FnMut(),
 ) -> Result<Recovery, RecoveryError> {
     let Some((mut journal, latest)) = Journal::open(dir, durability)? else {
         // No journal, or one whose header is torn: job.txt was not changed.
@@ -73,7 +74,7 @@ pub fn recover(
             write_all_at(&mut queue, record.write_at, &record.data)?;
             sync_queue(&journal, &queue)?;
             let write_at = record.write_at + record.data.len() as u64;
-            shift_and_truncate(&mut journal, &mut queue, write_at, after)?;
+            shift_and_truncate(&mut journal, &mut queue, write_at, after, on_progress)?;
             Ok(Recovery::FolderPending(journal))
         }
         Phase::Truncate => {
@@ -81,7 +82,13 @@ pub fn recover(
             if matches_fingerprint(&mut queue, record.write_at, &record)? {
                 // The cut never happened: move anything appended since, then
                 // cut.
-                shift_and_truncate(&mut journal, &mut queue, record.write_at, record.read_at)?;
+                shift_and_truncate(
+                    &mut journal,
+                    &mut queue,
+                    record.write_at,
+                    record.read_at,
+                    on_progress,
+                )?;
             } else {
                 mark_folder_phase(&mut journal)?;
             }
