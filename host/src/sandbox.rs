@@ -124,6 +124,11 @@ impl Sandbox {
     pub fn new_store(&self) -> anyhow::Result<Store<Host>> {
         let settings = &self.settings;
         let mut builder = WasiCtxBuilder::new();
+        // Filesystem calls then run on the calling thread instead of one
+        // hop to tokio's blocking pool each; callers run the guest on a
+        // thread that may block. It must precede the preopen, which keeps
+        // the setting it was added with.
+        builder.allow_blocking_current_thread(true);
         builder
             .preopened_dir(&settings.video_dir, GUEST_VIDEO_DIR, FsPerms::ReadWrite)
             .map_err(anyhow::Error::from)

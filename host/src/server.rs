@@ -235,11 +235,15 @@ impl Server {
 
         // The guest keeps running after it sets the response, to write the
         // body, so it runs in a task of its own.
-        let guest = tokio::spawn(async move {
-            let result = proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await;
+        // The guest's filesystem calls block its thread, so it runs on the
+        // blocking pool, never on a runtime worker.
+        let runtime = tokio::runtime::Handle::current();
+        let guest = tokio::task::spawn_blocking(move || {
+            let result = runtime.block_on(
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam),
+            );
             drop(lock);
             result
         });
