@@ -913,16 +913,16 @@ fn target_name(target: Target) -> String {
     )
 }
 
+/// The host binary of this driver's build: cargo puts examples in
+/// `<target>/<profile>/examples/`, beside the binaries one level up, in
+/// whatever target directory the build used.
 fn host_bin(programs: &ProgramArgs) -> PathBuf {
     programs.host_bin.clone().unwrap_or_else(|| {
-        let profile = if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        };
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../target")
-            .join(profile)
+        let driver = std::env::current_exe().expect("the driver's own path is readable");
+        driver
+            .parent()
+            .and_then(Path::parent)
+            .expect("the driver runs from <target>/<profile>/examples")
             .join("video-delete-host")
     })
 }
