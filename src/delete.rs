@@ -229,7 +229,7 @@ pub fn is_valid_id(id: &str) -> bool {
             .any(|c| c == '/' || c == '\\' || c == '\0' || c.is_control())
 }
 
-/// How `job.txt` is opened.
+/// The access mode that `job.txt` is opened with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OpenMode {
     ReadOnly,
@@ -250,7 +250,7 @@ fn open_queue(path: &Path, id: &str, mode: OpenMode) -> Result<File, DeleteError
     }
 }
 
-/// Answers a delete in a queue directory that cannot be written: a lookup
+/// Handles a delete in a queue directory that cannot be written: a lookup
 /// still gets its 404 or 400, and a job that exists gets a 500 naming the
 /// cause. No other instance can change the queue meanwhile, since none can
 /// create the lock file either.

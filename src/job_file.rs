@@ -24,7 +24,7 @@ const TAIL_FIELDS: usize = FIELD_COUNT - 4;
 /// The statuses the service writes in field 1.
 const STATUSES: [&[u8]; 4] = [b"queued", b"processing", b"completed", b"error"];
 
-/// The longest line the scanner reads whole. A longer line keeps only its
+/// The maximum length of a line that the scanner reads whole. A longer line keeps only its
 /// first bytes, enough to tell whether it belongs to the target job.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
