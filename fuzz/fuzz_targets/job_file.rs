@@ -2,8 +2,8 @@
 //! bytes and ids, checking the invariants of the spans on every `Ok`.
 //!
 //! Input layout: byte 0 picks how the id is made. Below 192, the id is the
-//! first field of the line that byte 1 selects (so the fuzzer reaches found
-//! jobs without guessing an id); otherwise byte 1 is the id's length and the
+//! first field of the line that byte 1 selects, so the fuzzer reaches found
+//! jobs without guessing an id. Otherwise byte 1 is the id's length and the
 //! id is the bytes after it. The rest of the input is the file content.
 
 #![no_main]

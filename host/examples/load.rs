@@ -222,8 +222,8 @@ impl Phase {
     }
 }
 
-/// What one client sends: a delete of an id, which returns a status code
-/// and a body.
+/// A sender of deletes, one per client thread, that returns each
+/// response's status code and body.
 trait Client {
     fn delete(&mut self, id: &str) -> anyhow::Result<(u16, Vec<u8>)>;
 }
