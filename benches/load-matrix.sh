@@ -40,7 +40,7 @@ for jobs in 100 10000 1000000; do
                 --lookups "$(lookups_for "$jobs")" $(sample_for "$jobs")
         done
     done
-    for target in native typed typed-allow-blocking host wasmtime-serve tail-copy; do
+    for target in native typed host wasmtime-serve tail-copy; do
         run --target "$target" --jobs "$jobs" --clients 1 --durability none \
             --lookups "$(lookups_for "$jobs")" $(sample_for "$jobs")
     done

@@ -5,17 +5,11 @@
 //! lookup, and instantiation alone; compare with `benches/delete.rs` of the
 //! root crate, which runs the same workloads natively on the same fixtures.
 //!
-//! `typed_delete_allow_blocking` runs the same delete through a second
-//! embedding (`support/typed.rs`) whose guest filesystem calls run on the
-//! calling thread, to show what that host change would save.
-//!
 //! `BENCH_SMOKE=1` measures only the 100-job queue; under `cargo test
 //! --benches` criterion runs every routine once.
 
 #[path = "../../benches/support/queue.rs"]
 mod queue;
-#[path = "support/typed.rs"]
-mod typed;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -27,7 +21,6 @@ use video_delete_host::lock::QueueLock;
 use video_delete_host::sandbox::{self, GuestSettings, PoolLimits, Sandbox};
 
 use queue::Rng;
-use typed::TypedRunner;
 
 /// The host's defaults for `--max-instances` and `--max-memory-mib`.
 const LIMITS: PoolLimits = PoolLimits {
@@ -168,37 +161,6 @@ fn bench_delete(c: &mut Criterion) {
     }
 }
 
-fn bench_delete_allow_blocking(c: &mut Criterion) {
-    let runtime = runtime();
-    let mut group = c.benchmark_group("typed_delete_allow_blocking/none");
-    for jobs in queue::queue_sizes() {
-        configure(&mut group, jobs);
-        let mut fixture = Fixture::new(jobs, 1);
-        let runner = TypedRunner::new(
-            Path::new(sandbox::BUILT_COMPONENT),
-            fixture.dir.path(),
-            "none",
-            true,
-        )
-        .expect("failed to load the component");
-        group.bench_function(BenchmarkId::from_parameter(jobs), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let id = queue::job_id(fixture.next_job());
-                    let started = Instant::now();
-                    let result = runtime.block_on(runner.delete(&id));
-                    total += started.elapsed();
-                    let deleted = result.expect("the component trapped");
-                    assert!(deleted.is_ok(), "delete of {id} failed: {deleted:?}");
-                }
-                total
-            });
-        });
-    }
-    group.finish();
-}
-
 fn bench_not_found(c: &mut Criterion) {
     let runtime = runtime();
     let mut group = c.benchmark_group("typed_delete_not_found");
@@ -242,6 +204,5 @@ fn main() {
     bench_instantiate(&mut criterion);
     bench_not_found(&mut criterion);
     bench_delete(&mut criterion);
-    bench_delete_allow_blocking(&mut criterion);
     criterion.final_summary();
 }

@@ -29,8 +29,6 @@
 
 #[path = "../../benches/support/queue.rs"]
 mod queue;
-#[path = "../benches/support/typed.rs"]
-mod typed;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -50,7 +48,6 @@ use video_delete_host::lock::QueueLock;
 use video_delete_host::sandbox::{self, GuestSettings, PoolLimits, Sandbox};
 
 use queue::{LINE_BYTES, Rng};
-use typed::TypedRunner;
 
 /// How long a spawned server may take to accept its first request.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -91,7 +88,6 @@ enum Mode {
 enum Target {
     Native,
     Typed,
-    TypedAllowBlocking,
     TailCopy,
     Host,
     WasmtimeServe,
@@ -307,23 +303,6 @@ fn run(args: &RunArgs) -> anyhow::Result<Vec<String>> {
                 Ok(Box::new(TypedClient {
                     sandbox: sandbox.clone(),
                     runtime: runtime.clone(),
-                }) as Box<dyn Client>)
-            })
-        }
-        Target::TypedAllowBlocking => {
-            let runner = Arc::new(TypedRunner::new(
-                &component_path(programs),
-                &video_dir,
-                durability_env(durability),
-                true,
-            )?);
-            let runtime = Arc::new(tokio::runtime::Runtime::new()?);
-            let queue_path = video_dir.join("job.txt");
-            Box::new(move || {
-                Ok(Box::new(AllowBlockingClient {
-                    runner: runner.clone(),
-                    runtime: runtime.clone(),
-                    queue_path: queue_path.clone(),
                 }) as Box<dyn Client>)
             })
         }
@@ -543,26 +522,6 @@ impl Client for TypedClient {
             Ok(_) => (200, Vec::new()),
             Err(error) => (error.status(), error.to_json()),
         })
-    }
-}
-
-struct AllowBlockingClient {
-    runner: Arc<TypedRunner>,
-    runtime: Arc<tokio::runtime::Runtime>,
-    queue_path: PathBuf,
-}
-
-impl Client for AllowBlockingClient {
-    fn delete(&mut self, id: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-        let _lock = flock(&self.queue_path)?;
-        let result = self.runtime.block_on(self.runner.delete(id))?;
-        let status = match &result {
-            Ok(_) => 200,
-            Err(typed::DeleteError::QueueMissing(_) | typed::DeleteError::NotFound(_)) => 404,
-            Err(typed::DeleteError::Processing(_)) => 400,
-            Err(typed::DeleteError::Internal(_)) => 500,
-        };
-        Ok((status, format!("{result:?}").into_bytes()))
     }
 }
 
@@ -988,7 +947,6 @@ fn smoke(programs: &ProgramArgs) -> anyhow::Result<()> {
     for target in [
         Target::Native,
         Target::Typed,
-        Target::TypedAllowBlocking,
         Target::TailCopy,
         Target::Host,
         Target::WasmtimeServe,
